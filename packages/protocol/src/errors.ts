@@ -1,0 +1,81 @@
+/**
+ * The one table of every error the server can answer with.
+ *
+ * Codes 1-99 are the real cloud's own (clients branch on them); codes from 1000 up are
+ * ours, for failures the cloud never documented (malformed JSON, unknown routes, ...).
+ * Every error body is rendered from an entry here: `{"code","error"}` plus `"message"`
+ * where the entry (or the raise site) gives one.
+ */
+export interface ErrorEntry {
+  /** The `code` field of the body. */
+  readonly code: number
+  /** The HTTP status. */
+  readonly status: number
+  /** The `error` field of the body. */
+  readonly error: string
+  /** The `message` field; omitted from the body when undefined. */
+  readonly message?: string
+}
+
+function entry(code: number, status: number, error: string, message?: string): ErrorEntry {
+  return message === undefined ? { code, status, error } : { code, status, error, message }
+}
+
+export const ErrorTable = {
+  /** An emailed/SMS login code that has expired, was spent, or took too many wrong tries. */
+  codeExpired: entry(1, 400, 'Code expired'),
+  /** Wrong password or unknown account: identical for both, by design. */
+  incorrectPassword: entry(2, 400, 'Incorrect password'),
+  incorrectCode: entry(2, 400, 'Incorrect code'),
+  unauthorized: entry(4, 401, 'Please login.', ''),
+  loginFailed: entry(5, 400, 'Login failed'),
+  forbidden: entry(8, 403, 'Resource forbidden', 'permission denied'),
+  presetQuotaExceeded: entry(14, 400, 'Preset quota exceeded'),
+  /** A required query field is absent (the slicer-setting route words it this way). */
+  fieldNotSet: entry(1000, 400, 'Invalid input parameters'),
+  invalidInput: entry(1001, 422, 'Invalid input parameters'),
+  badRequest: entry(1002, 400, 'Bad request'),
+  malformedJson: entry(1003, 400, 'Malformed JSON'),
+  notFound: entry(1004, 404, 'Not found'),
+  methodNotAllowed: entry(1005, 405, 'Method not allowed'),
+  conflict: entry(1006, 409, 'Conflict'),
+  payloadTooLarge: entry(1007, 413, 'Request body too large'),
+  unsupportedMediaType: entry(1008, 415, 'Unsupported media type'),
+  tooManyRequests: entry(1009, 429, 'Too many requests'),
+  adminUnauthorized: entry(1010, 401, 'Admin token required', ''),
+  internal: entry(1011, 500, 'Internal server error'),
+  unavailable: entry(1012, 503, 'Service unavailable'),
+} as const satisfies Record<string, ErrorEntry>
+
+export type ErrorName = keyof typeof ErrorTable
+
+/** The wire body of an error. */
+export interface ErrorBody {
+  code: number
+  error: string
+  message?: string
+}
+
+/** Renders the wire body of an error; `message` overrides the table's message. */
+export function errorBody(name: ErrorName, message?: string): ErrorBody {
+  const e: ErrorEntry = ErrorTable[name]
+  const text = message ?? e.message
+  return text === undefined ? { code: e.code, error: e.error } : { code: e.code, error: e.error, message: text }
+}
+
+/** The generic entry for an HTTP status, for errors raised outside our own code. */
+export function errorNameForStatus(status: number): ErrorName {
+  switch (status) {
+    case 401: return 'unauthorized'
+    case 403: return 'forbidden'
+    case 404: return 'notFound'
+    case 405: return 'methodNotAllowed'
+    case 409: return 'conflict'
+    case 413: return 'payloadTooLarge'
+    case 415: return 'unsupportedMediaType'
+    case 422: return 'invalidInput'
+    case 429: return 'tooManyRequests'
+    case 503: return 'unavailable'
+    default: return status >= 500 ? 'internal' : 'badRequest'
+  }
+}

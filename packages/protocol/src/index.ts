@@ -1,0 +1,10 @@
+/**
+ * @bambu-cloud/protocol: every wire shape of the Bambu Lab cloud API and the error table.
+ * The server validates and serialises with these schemas, the OpenAPI document is built
+ * from them, and the SDK takes its types from them.
+ */
+export * from './errors.ts'
+export * from './schemas/common.ts'
+export * from './schemas/auth.ts'
+export * from './schemas/user.ts'
+export * from './schemas/admin.ts'

@@ -1,0 +1,135 @@
+/**
+ * `buildApp(options)`: the whole server, without listening. Tests drive it with `inject`;
+ * `main.ts` adds configuration, migrations and `listen`.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { ErrorBodySchema } from '@bambu-cloud/protocol'
+import type { Config } from './config.ts'
+import type { DatabaseHandle } from './db/database.ts'
+import { registerAuth } from './http/auth.ts'
+import { registerBodyParsers } from './http/body.ts'
+import { registerErrorHandling } from './http/errors.ts'
+import { loggerOptions } from './http/logging.ts'
+import type { App, RouteAuth } from './http/types.ts'
+import { registerValidation } from './http/validation.ts'
+import { createServices } from './services/index.ts'
+import adminUserRoutes from './routes/admin/users.ts'
+import preferenceRoutes from './routes/design-user-service/preference.ts'
+import healthRoutes from './routes/system/health.ts'
+import loginRoutes from './routes/user-service/login.ts'
+import myRoutes from './routes/user-service/my.ts'
+import ticketRoutes from './routes/user-service/ticket.ts'
+import signInApiRoutes from './routes/web/sign-in-api.ts'
+import signInPageRoutes from './routes/web/sign-in-page.ts'
+
+export interface BuildOptions {
+  config: Config
+  database: DatabaseHandle
+  /** The operator's admin token (main.ts resolves or generates it). */
+  adminToken: string
+  /** Epoch milliseconds; tests move it. */
+  now?: () => number
+  /** Overrides the logger (tests pass false). */
+  logger?: boolean
+  /** Destroy the database connection when the app closes (main owns it; tests may share it). */
+  closeDatabase?: boolean
+}
+
+/** The cloud's web host mirrors every `/v1/...` route under `/api/v1/...`. */
+function rewriteUrl(url: string): string {
+  return url.startsWith('/api/v1/') ? url.slice(4) : url
+}
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config, database } = options
+  const fastify = Fastify({
+    logger: options.logger === false ? false : loggerOptions(config.logLevel),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    rewriteUrl: (req) => rewriteUrl(req.url ?? '/'),
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as App
+
+  const services = createServices({ config, database, now: options.now ?? Date.now, log: app.log })
+  app.decorate('services', services)
+  app.decorate('config', config)
+  app.decorate('database', database)
+  app.decorate('routeTable', [])
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const auth: RouteAuth = (route.config as { auth?: RouteAuth } | undefined)?.auth ?? 'user'
+    for (const method of methods) if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, auth })
+  })
+  app.addHook('onClose', async () => {
+    await services.mailer.close()
+    if (options.closeDatabase) await database.db.destroy()
+  })
+
+  registerErrorHandling(app)
+  registerValidation(app)
+  registerBodyParsers(app)
+  registerAuth(app, options.adminToken)
+  app.addSchema(ErrorBodySchema)
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      exposedHeaders: ['Retry-After'],
+      maxAge: 600,
+    })
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'bambu-cloud',
+        version: '0.1.0',
+        description:
+          'A self-hosted server speaking the Bambu Lab cloud API. Every `/v1/...` path is also served under `/api/v1/...`.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token from a login' },
+          admin: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN' },
+        },
+      },
+    },
+    transform: ({ schema, route }) => {
+      const auth = (route.config as { auth?: RouteAuth } | undefined)?.auth ?? 'user'
+      const base = (schema ?? {}) as Record<string, unknown>
+      const security = auth === 'none' ? [] : [{ [auth === 'admin' ? 'admin' : 'bearer']: [] }]
+      return { schema: { ...base, security } as typeof schema, url: route.url }
+    },
+  })
+
+  // Documentation is public; its routes are declared open inside their own scope.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), auth: 'none' }
+    })
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  })
+
+  await app.register(healthRoutes)
+  await app.register(loginRoutes)
+  await app.register(ticketRoutes)
+  await app.register(myRoutes)
+  await app.register(preferenceRoutes)
+  await app.register(signInApiRoutes)
+  await app.register(signInPageRoutes)
+  await app.register(adminUserRoutes)
+
+  await app.ready()
+  return app as unknown as FastifyInstance
+}

@@ -1,0 +1,138 @@
+/**
+ * Server configuration, read from environment variables (README lists them all).
+ * A bad value stops the start with one line naming the variable.
+ */
+import path from 'node:path'
+
+export interface RateLimits {
+  /** Failed logins, codes and TFA tries per account per window. */
+  failuresPerAccount: number
+  /** Failed logins, codes and TFA tries per client address per window. */
+  failuresPerAddress: number
+  /** Login codes sent per account per window. */
+  codeSendsPerAccount: number
+  windowMs: number
+}
+
+export interface SmtpConfig {
+  url: string
+  from: string
+}
+
+export interface Config {
+  port: number
+  host: string
+  databaseUrl: string
+  dataDir: string
+  publicUrl: string
+  /** Unset: generated on first start and kept in DATA_DIR. */
+  adminToken: string | undefined
+  accessTokenTtl: number
+  ticketTokenTtl: number
+  tokenFormat: 'opaque' | 'jwt'
+  corsOrigins: string[]
+  rateLimits: RateLimits
+  smtp: SmtpConfig | undefined
+  bodyLimit: number
+  trustProxy: boolean
+  logLevel: string
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+type Env = Record<string, string | undefined>
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`)
+  const n = Number(raw.trim())
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`)
+  return n
+}
+
+function url(env: Env, name: string, raw: string, schemes: string[]): string {
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${raw}"`)
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} has unsupported scheme "${parsed.protocol}" (expected ${schemes.join(' or ')})`)
+  }
+  return raw
+}
+
+/** Parses a DATABASE_URL into its driver and location. */
+export function parseDatabaseUrl(raw: string): { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string } {
+  if (raw.startsWith('sqlite:')) {
+    const file = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (file === '') throw new ConfigError('DATABASE_URL names no SQLite file')
+    return { kind: 'sqlite', file }
+  }
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
+    url({}, 'DATABASE_URL', raw, ['postgres:', 'postgresql:'])
+    return { kind: 'postgres', url: raw }
+  }
+  throw new ConfigError(`DATABASE_URL has an unknown scheme: expected sqlite:PATH or postgres://...`)
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535)
+  const host = env.HOST?.trim() || '0.0.0.0'
+  const dataDir = path.resolve(env.DATA_DIR?.trim() || './data')
+  const databaseUrl = env.DATABASE_URL?.trim() || 'sqlite:./data/bambu-cloud.db'
+  parseDatabaseUrl(databaseUrl)
+  const publicUrl = url(env, 'PUBLIC_URL', env.PUBLIC_URL?.trim() || `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '')
+  const tokenFormat = env.TOKEN_FORMAT?.trim() || 'opaque'
+  if (tokenFormat !== 'opaque' && tokenFormat !== 'jwt') {
+    throw new ConfigError(`TOKEN_FORMAT must be "opaque" or "jwt", got "${tokenFormat}"`)
+  }
+  const adminToken = env.ADMIN_TOKEN?.trim() || undefined
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters')
+  }
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  for (const origin of corsOrigins) {
+    if (origin !== '*') url(env, 'CORS_ORIGINS', origin, ['http:', 'https:'])
+  }
+  let smtp: SmtpConfig | undefined
+  if (env.SMTP_URL?.trim()) {
+    smtp = {
+      url: url(env, 'SMTP_URL', env.SMTP_URL.trim(), ['smtp:', 'smtps:']),
+      from: env.SMTP_FROM?.trim() || 'bambu-cloud <no-reply@localhost>',
+    }
+  }
+  const trustProxy = env.TRUST_PROXY?.trim() || 'false'
+  if (trustProxy !== 'true' && trustProxy !== 'false') {
+    throw new ConfigError(`TRUST_PROXY must be "true" or "false", got "${trustProxy}"`)
+  }
+  return {
+    port,
+    host,
+    databaseUrl,
+    dataDir,
+    publicUrl,
+    adminToken,
+    accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 7776000, 60, 10 * 365 * 86400),
+    ticketTokenTtl: integer(env, 'TICKET_TOKEN_TTL', 31536000, 60, 10 * 365 * 86400),
+    tokenFormat,
+    corsOrigins,
+    rateLimits: {
+      failuresPerAccount: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
+      failuresPerAddress: integer(env, 'LOGIN_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
+      codeSendsPerAccount: integer(env, 'CODE_SENDS_PER_ACCOUNT', 5, 1, 1_000_000),
+      windowMs: integer(env, 'LOGIN_RATE_WINDOW', 900, 1, 86400) * 1000,
+    },
+    smtp,
+    bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    trustProxy: trustProxy === 'true',
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+  }
+}

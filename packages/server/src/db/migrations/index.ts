@@ -1,0 +1,41 @@
+/**
+ * The versioned migrations, in order. Each is a module with `up(db, context)`; the
+ * context tells the dialect for the few statements that differ.
+ */
+import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely'
+import type { Dialect } from '../database.ts'
+import * as m0001 from './0001_accounts.ts'
+
+export interface MigrationContext {
+  dialect: Dialect
+  /** Adds an auto-incrementing integer primary key that grows over time. */
+  serialPk: <T extends string>(table: CreateTableBuilder<T, never>, column: string) => CreateTableBuilder<T, any>
+}
+
+interface MigrationModule {
+  up(db: Kysely<any>, context: MigrationContext): Promise<void>
+}
+
+const MIGRATIONS: Record<string, MigrationModule> = {
+  '0001_accounts': m0001,
+}
+
+/** The name of the newest migration: the database is current when it has run. */
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const context: MigrationContext = {
+    dialect,
+    serialPk: (table, column) =>
+      dialect === 'sqlite'
+        ? table.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement())
+        : table.addColumn(column, 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()),
+  }
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {}
+      for (const [name, mod] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => mod.up(db, context) }
+      return out
+    },
+  }
+}

@@ -1,0 +1,27 @@
+/** Renders a login outcome as the seven-field token body Bambu Studio insists on. */
+import type { TokenReply } from '@bambu-cloud/protocol'
+import type { LoginOutcome } from '../services/login.ts'
+import type { TokenPair } from '../services/tokens.ts'
+
+export function tokenReply(outcome: LoginOutcome): TokenReply {
+  switch (outcome.kind) {
+    case 'tokens':
+      return pairReply(outcome.pair)
+    case 'verifyCode':
+      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: '', accessMethod: '', loginType: 'verifyCode' }
+    case 'tfa':
+      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: outcome.tfaKey, accessMethod: '', loginType: 'tfa' }
+  }
+}
+
+export function pairReply(pair: TokenPair): TokenReply {
+  return {
+    accessToken: pair.accessToken,
+    refreshToken: pair.refreshToken,
+    expiresIn: pair.expiresIn,
+    refreshExpiresIn: pair.refreshExpiresIn,
+    tfaKey: '',
+    accessMethod: pair.method,
+    loginType: '',
+  }
+}

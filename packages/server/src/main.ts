@@ -1,0 +1,80 @@
+/**
+ * Starts the server: configuration, data directory, admin token, migrations, listen, and a
+ * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the
+ * database).
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { openDatabase } from './db/database.ts'
+import { migrateToLatest } from './db/migrate.ts'
+import { randomToken } from './lib/secrets.ts'
+
+/** ADMIN_TOKEN, or the one generated on first start and kept in DATA_DIR (mode 0600). */
+export function resolveAdminToken(config: Config): { token: string; generated: boolean } {
+  if (config.adminToken) return { token: config.adminToken, generated: false }
+  const file = path.join(config.dataDir, 'admin-token')
+  try {
+    const token = fs.readFileSync(file, 'utf8').trim()
+    if (token) return { token, generated: false }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const token = randomToken(32)
+  try {
+    fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (err) {
+    // Another process starting at the same moment wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { token: fs.readFileSync(file, 'utf8').trim(), generated: false }
+    throw err
+  }
+  return { token, generated: true }
+}
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`bambu-cloud: configuration error: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  fs.mkdirSync(config.dataDir, { recursive: true })
+  const admin = resolveAdminToken(config)
+  if (admin.generated) {
+    // Printed once, on the start that created it; afterwards it is only in the file.
+    process.stdout.write(
+      `\nGenerated an admin token (kept in ${path.join(config.dataDir, 'admin-token')}):\n\n    ${admin.token}\n\n`,
+    )
+  }
+  const database = openDatabase(config.databaseUrl)
+  await migrateToLatest(database)
+  const app = await buildApp({ config, database, adminToken: admin.token, closeDatabase: true })
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down')
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'error while shutting down')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+
+  await app.listen({ port: config.port, host: config.host })
+}
+
+main().catch((err) => {
+  process.stderr.write(`bambu-cloud: failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

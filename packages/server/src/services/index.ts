@@ -1,0 +1,35 @@
+/** Builds every service once, wired together; routes, the admin API and the CLI share them. */
+import type { ServiceContext } from '../context.ts'
+import { AccountService } from './accounts.ts'
+import { LoginCodeService } from './login-codes.ts'
+import { LoginService } from './login.ts'
+import { Mailer } from './mailer.ts'
+import { RateLimiter } from './rate-limiter.ts'
+import { TfaService } from './tfa.ts'
+import { TicketService } from './tickets.ts'
+import { TokenService } from './tokens.ts'
+
+export interface Services {
+  accounts: AccountService
+  tokens: TokenService
+  tickets: TicketService
+  login: LoginService
+  mailer: Mailer
+}
+
+export function createServices(ctx: ServiceContext): Services {
+  const tokens = new TokenService(ctx)
+  const accounts = new AccountService(ctx, tokens)
+  const mailer = new Mailer(ctx)
+  const tickets = new TicketService(ctx)
+  const login = new LoginService(
+    ctx,
+    accounts,
+    tokens,
+    new LoginCodeService(ctx, mailer),
+    new TfaService(ctx),
+    tickets,
+    new RateLimiter(ctx),
+  )
+  return { accounts, tokens, tickets, login, mailer }
+}
