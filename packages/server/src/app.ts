@@ -33,8 +33,8 @@ export interface BuildOptions {
   adminToken: string
   /** Epoch milliseconds; tests move it. */
   now?: () => number
-  /** Overrides the logger (tests pass false). */
-  logger?: boolean
+  /** Overrides the logger: false for none, or a stream to write JSON lines to (tests). */
+  logger?: false | { stream: NodeJS.WritableStream }
   /** Destroy the database connection when the app closes (main owns it; tests may share it). */
   closeDatabase?: boolean
 }
@@ -47,7 +47,10 @@ function rewriteUrl(url: string): string {
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config, database } = options
   const fastify = Fastify({
-    logger: options.logger === false ? false : loggerOptions(config.logLevel),
+    logger:
+      options.logger === false
+        ? false
+        : { ...(loggerOptions(config.logLevel) as object), ...(options.logger ? { stream: options.logger.stream } : {}) },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     rewriteUrl: (req) => rewriteUrl(req.url ?? '/'),

@@ -22,8 +22,7 @@ export interface DatabaseHandle {
 }
 
 export interface OpenOptions {
-  /** PostgreSQL only: the schema to work in (tests give each app its own). */
-  schema?: string
+  /** PostgreSQL connection pool size. */
   poolSize?: number
 }
 
@@ -41,7 +40,6 @@ export function openDatabase(databaseUrl: string, options: OpenOptions = {}): Da
   const pool = new pg.Pool({
     connectionString: target.url,
     max: options.poolSize ?? 10,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   })
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => {})

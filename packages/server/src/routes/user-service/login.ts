@@ -10,8 +10,10 @@ import {
   TokenReply,
 } from '@bambu-cloud/protocol'
 import { ApiError } from '../../errors.ts'
+import { setTokenCookies } from '../../http/cookies.ts'
 import { pairReply, tokenReply } from '../../http/token-reply.ts'
 import type { App } from '../../http/types.ts'
+import type { LoginOutcome } from '../../services/login.ts'
 
 const tags = ['user-service: login']
 const open = { auth: 'none' } as const
@@ -29,16 +31,16 @@ export default async function loginRoutes(app: App) {
         response: { 200: TokenReply, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { account, password, code } = request.body
       const { login } = app.services
-      if (typeof password === 'string' && password !== '') {
-        return tokenReply(await login.withPassword(account, password, request.ip))
-      }
-      if (typeof code === 'string' && code !== '') {
-        return tokenReply(await login.withCode(account, code, request.ip))
-      }
-      throw new ApiError('badRequest', 'body must have password or code')
+      let outcome: LoginOutcome
+      if (typeof password === 'string' && password !== '') outcome = await login.withPassword(account, password, request.ip)
+      else if (typeof code === 'string' && code !== '') outcome = await login.withCode(account, code, request.ip)
+      else throw new ApiError('badRequest', 'body must have password or code')
+      // The same tokens also come as cookies, as the web host sets them.
+      if (outcome.kind === 'tokens') setTokenCookies(reply, outcome.pair, app.config.publicUrl)
+      return tokenReply(outcome)
     },
   )
 
