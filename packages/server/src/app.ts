@@ -67,8 +67,17 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('routeTable', [])
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
-    const auth: RouteAuth = (route.config as { auth?: RouteAuth } | undefined)?.auth ?? 'user'
-    for (const method of methods) if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, auth })
+    for (const method of methods) {
+      if (method === 'HEAD') continue
+      // Read lazily: hooks of inner scopes (the docs) still adjust the config after this one.
+      app.routeTable.push({
+        method,
+        url: route.url,
+        get auth(): RouteAuth {
+          return (route.config as { auth?: RouteAuth } | undefined)?.auth ?? 'user'
+        },
+      })
+    }
   })
   app.addHook('onClose', async () => {
     await services.mailer.close()

@@ -4,6 +4,7 @@
  */
 import nodemailer from 'nodemailer'
 import type { ServiceContext } from '../context.ts'
+import { ApiError } from '../errors.ts'
 
 export type MessageKind = 'email_code' | 'sms_code'
 
@@ -16,12 +17,17 @@ export class Mailer {
 
   async deliverCode(account: string, kind: MessageKind, code: string): Promise<void> {
     if (this.transport && kind === 'email_code') {
-      await this.transport.sendMail({
-        from: this.ctx.config.smtp!.from,
-        to: account,
-        subject: `Your bambu-cloud verification code: ${code}`,
-        text: `Your verification code is ${code}. It is valid for 5 minutes.\n\nIf you did not ask for it, ignore this message.`,
-      })
+      try {
+        await this.transport.sendMail({
+          from: this.ctx.config.smtp!.from,
+          to: account,
+          subject: `Your bambu-cloud verification code: ${code}`,
+          text: `Your verification code is ${code}. It is valid for 5 minutes.\n\nIf you did not ask for it, ignore this message.`,
+        })
+      } catch (err) {
+        this.ctx.log.error({ err: { message: (err as Error).message } }, 'could not send a login code by mail')
+        throw new ApiError('unavailable', 'The code could not be sent; try again later')
+      }
       return
     }
     await this.ctx.database.db
