@@ -17,8 +17,10 @@ import { loggerOptions } from './http/logging.ts'
 import type { App, RouteAuth } from './http/types.ts'
 import { registerValidation } from './http/validation.ts'
 import { createServices } from './services/index.ts'
+import adminSlicerRoutes from './routes/admin/slicer.ts'
 import adminUserRoutes from './routes/admin/users.ts'
 import preferenceRoutes from './routes/design-user-service/preference.ts'
+import slicerResourceRoutes from './routes/iot-service/slicer-resource.ts'
 import healthRoutes from './routes/system/health.ts'
 import loginRoutes from './routes/user-service/login.ts'
 import myRoutes from './routes/user-service/my.ts'
@@ -140,7 +142,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(preferenceRoutes)
   await app.register(signInApiRoutes)
   await app.register(signInPageRoutes)
+  await app.register(slicerResourceRoutes)
   await app.register(adminUserRoutes)
+  await app.register(adminSlicerRoutes)
 
   await app.ready()
   return app as unknown as FastifyInstance

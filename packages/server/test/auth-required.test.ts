@@ -18,6 +18,7 @@ const OPEN_ROUTES = [
   'POST /v1/user-service/user/sendsmscode',
   'POST /v1/user-service/user/tfa/login',
   'POST /v1/user-service/user/ticket/:ticket',
+  'GET /v1/iot-service/api/slicer/resource',
 ]
 
 function concrete(url: string): string {

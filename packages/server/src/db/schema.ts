@@ -90,6 +90,17 @@ export interface ServerSecretsTable {
   value: string
 }
 
+export interface SlicerResourcesTable {
+  id: Generated<number>
+  /** `software` for the slicer itself, else e.g. `slicer/plugins/cloud`. */
+  type: string
+  version: string
+  description: string
+  url: string
+  force_update: number
+  created_at: number
+}
+
 export interface Database {
   users: UsersTable
   logins: LoginsTable
@@ -100,6 +111,7 @@ export interface Database {
   rate_events: RateEventsTable
   outbox: OutboxTable
   server_secrets: ServerSecretsTable
+  slicer_resources: SlicerResourcesTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -5,6 +5,7 @@ import { LoginCodeService } from './login-codes.ts'
 import { LoginService } from './login.ts'
 import { Mailer } from './mailer.ts'
 import { RateLimiter } from './rate-limiter.ts'
+import { SlicerResourceService } from './slicer-resources.ts'
 import { TfaService } from './tfa.ts'
 import { TicketService } from './tickets.ts'
 import { TokenService } from './tokens.ts'
@@ -15,6 +16,7 @@ export interface Services {
   tickets: TicketService
   login: LoginService
   mailer: Mailer
+  slicerResources: SlicerResourceService
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -31,5 +33,5 @@ export function createServices(ctx: ServiceContext): Services {
     tickets,
     new RateLimiter(ctx),
   )
-  return { accounts, tokens, tickets, login, mailer }
+  return { accounts, tokens, tickets, login, mailer, slicerResources: new SlicerResourceService(ctx) }
 }

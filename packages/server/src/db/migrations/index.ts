@@ -5,6 +5,7 @@
 import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely'
 import type { Dialect } from '../database.ts'
 import * as m0001 from './0001_accounts.ts'
+import * as m0002 from './0002_slicer_resources.ts'
 
 export interface MigrationContext {
   dialect: Dialect
@@ -18,6 +19,7 @@ interface MigrationModule {
 
 const MIGRATIONS: Record<string, MigrationModule> = {
   '0001_accounts': m0001,
+  '0002_slicer_resources': m0002,
 }
 
 /** The name of the newest migration: the database is current when it has run. */
