@@ -336,3 +336,22 @@ test('a code login for a tfa account still asks for the TFA step', async (t) => 
   assert.equal(body.loginType, 'tfa')
   assert.equal(res.headers['set-cookie'], undefined)
 })
+
+test('an expired code reads as expired (code 1) even while a newer code is live, and does not burn the live one', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('stale@example.com', { login_policy: 'email_code' })
+  await s.request({ method: 'POST', url: '/v1/user-service/user/sendemail/code', payload: { email: 'stale@example.com', type: 'codeLogin' } })
+  const old = await s.latestCode('stale@example.com')
+  s.clock.advance(5 * 60 * 1000 + 1)
+  await s.request({ method: 'POST', url: '/v1/user-service/user/sendemail/code', payload: { email: 'stale@example.com', type: 'codeLogin' } })
+  const fresh = await s.latestCode('stale@example.com')
+  assert.notEqual(old, fresh)
+  for (let i = 0; i < 5; i++) {
+    const res = await s.request({ method: 'POST', url: '/v1/user-service/user/login', payload: { account: 'stale@example.com', code: old } })
+    assert.equal(res.statusCode, 400)
+    assert.deepEqual(res.json(), { code: 1, error: 'Code expired' })
+  }
+  const ok = await s.request({ method: 'POST', url: '/v1/user-service/user/login', payload: { account: 'stale@example.com', code: fresh } })
+  assert.equal(ok.statusCode, 200)
+  assert.equal(ok.json().accessMethod, 'code')
+})

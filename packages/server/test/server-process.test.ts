@@ -118,7 +118,7 @@ test('two processes migrating one fresh database at the same time both come up',
   assert.equal(await b.stop(), 0)
   const handle = openDatabase(db.url)
   t.after(() => handle.db.destroy())
-  const applied = await sql<{ name: string }>`select name from bambu_cloud_migration`.execute(handle.db)
+  const applied = await sql<{ name: string }>`select name from schema_migrations`.execute(handle.db)
   const names = applied.rows.map((r) => r.name)
   assert.deepEqual(names, [...new Set(names)], 'each migration applied once')
   assert.ok(names.length >= 1)

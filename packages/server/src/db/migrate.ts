@@ -1,24 +1,55 @@
 /**
- * Applies pending migrations. Kysely's migrator takes a lock (an advisory lock on
- * PostgreSQL), so two servers starting at once on one database both come up.
+ * Applies pending migrations, each once, in order, inside one transaction that holds a
+ * lock: an advisory lock on PostgreSQL, an immediate (write) transaction on SQLite. Two
+ * servers starting at once on one database therefore both come up: the second waits, then
+ * finds nothing left to do. No catalog introspection is involved, so other schemas of the
+ * same PostgreSQL database (being created or dropped meanwhile) cannot disturb it.
  */
-import { Migrator, sql } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { DatabaseHandle } from './database.ts'
-import { LATEST_MIGRATION, migrationProvider } from './migrations/index.ts'
+import { MIGRATIONS, LATEST_MIGRATION, migrationContext } from './migrations/index.ts'
 
-const TABLE = 'bambu_cloud_migration'
-const LOCK_TABLE = 'bambu_cloud_migration_lock'
+const TABLE = 'schema_migrations'
+/** An arbitrary constant naming our advisory lock; mixed with the schema name below. */
+const LOCK_NAMESPACE = 0x62616d62
 
-export async function migrateToLatest({ db, dialect }: DatabaseHandle): Promise<string[]> {
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider(dialect),
-    migrationTableName: TABLE,
-    migrationLockTableName: LOCK_TABLE,
+async function applyPending(db: Kysely<any>, handle: DatabaseHandle, now: number): Promise<string[]> {
+  await sql`create table if not exists ${sql.table(TABLE)} (name text primary key, applied_at bigint not null)`.execute(db)
+  const done = new Set(
+    (await sql<{ name: string }>`select name from ${sql.table(TABLE)}`.execute(db)).rows.map((r) => r.name),
+  )
+  const applied: string[] = []
+  const context = migrationContext(handle.dialect)
+  for (const [name, migration] of MIGRATIONS) {
+    if (done.has(name)) continue
+    await migration.up(db, context)
+    await sql`insert into ${sql.table(TABLE)} (name, applied_at) values (${name}, ${now})`.execute(db)
+    applied.push(name)
+  }
+  return applied
+}
+
+/** Brings the database up to date; returns the names of the migrations it applied. */
+export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {
+  const now = Date.now()
+  if (handle.dialect === 'postgres') {
+    return handle.db.transaction().execute(async (trx) => {
+      // One lock per schema: servers sharing a schema take turns, other schemas do not wait.
+      await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(current_schema()))`.execute(trx)
+      return applyPending(trx, handle, now)
+    })
+  }
+  return handle.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn)
+    try {
+      const applied = await applyPending(conn, handle, now)
+      await sql`commit`.execute(conn)
+      return applied
+    } catch (err) {
+      await sql`rollback`.execute(conn)
+      throw err
+    }
   })
-  const { error, results } = await migrator.migrateToLatest()
-  if (error) throw error instanceof Error ? error : new Error(String(error))
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
 /** True when the database answers and the newest migration has been applied. */

@@ -68,6 +68,8 @@ export class AccountService {
   }
 
   byUid(uid: number): Promise<UserRow | undefined> {
+    // A uid too large for the column (say 20 digits) names nobody; PostgreSQL would refuse it.
+    if (!Number.isSafeInteger(uid)) return Promise.resolve(undefined)
     return this.ctx.database.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst()
   }
 
@@ -120,6 +122,7 @@ export class AccountService {
   }
 
   async remove(uid: number): Promise<void> {
+    if (!Number.isSafeInteger(uid)) throw new ApiError('notFound', `no user ${uid}`)
     const res = await this.ctx.database.db.deleteFrom('users').where('uid', '=', uid).executeTakeFirst()
     if (Number(res.numDeletedRows) === 0) throw new ApiError('notFound', `no user ${uid}`)
   }

@@ -39,10 +39,20 @@ export class LoginCodeService {
       .where('expires_at', '>', now)
       .where('failures', '<', CODE_MAX_FAILURES)
       .execute()
-    if (live.length === 0) return 'expired'
     const given = sha256(code.trim())
     let matched = false
     for (const row of live) if (constantTimeEqual(row.code_hash, given)) matched = true
+    if (!matched) {
+      // A code that was real but is no longer live is "expired", not "wrong": the client
+      // should ask for a new one rather than let the user retype it.
+      const stale = await db
+        .selectFrom('login_codes')
+        .select('id')
+        .where('uid', '=', uid)
+        .where('code_hash', '=', given)
+        .executeTakeFirst()
+      if (stale || live.length === 0) return 'expired'
+    }
     const ids = live.map((r) => r.id)
     if (!matched) {
       await db

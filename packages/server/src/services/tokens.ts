@@ -139,12 +139,15 @@ export class TokenService {
       .execute()
   }
 
+  /**
+   * Ends every way back in for a user: its logins and their tokens, and the sign-on
+   * tickets and TFA challenges not yet used (after a password change or disabling).
+   */
   async revokeAllForUser(uid: number): Promise<void> {
-    await this.ctx.database.db
-      .updateTable('logins')
-      .set({ revoked_at: this.ctx.now() })
-      .where('uid', '=', uid)
-      .where('revoked_at', 'is', null)
-      .execute()
+    const { db } = this.ctx.database
+    const now = this.ctx.now()
+    await db.updateTable('logins').set({ revoked_at: now }).where('uid', '=', uid).where('revoked_at', 'is', null).execute()
+    await db.updateTable('tickets').set({ spent_at: now }).where('uid', '=', uid).where('spent_at', 'is', null).execute()
+    await db.updateTable('tfa_challenges').set({ spent_at: now }).where('uid', '=', uid).where('spent_at', 'is', null).execute()
   }
 }

@@ -2,7 +2,7 @@
  * The versioned migrations, in order. Each is a module with `up(db, context)`; the
  * context tells the dialect for the few statements that differ.
  */
-import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely'
+import type { CreateTableBuilder, Kysely } from 'kysely'
 import type { Dialect } from '../database.ts'
 import * as m0001 from './0001_accounts.ts'
 import * as m0002 from './0002_slicer_resources.ts'
@@ -13,31 +13,25 @@ export interface MigrationContext {
   serialPk: <T extends string>(table: CreateTableBuilder<T, never>, column: string) => CreateTableBuilder<T, any>
 }
 
-interface MigrationModule {
+export interface Migration {
   up(db: Kysely<any>, context: MigrationContext): Promise<void>
 }
 
-const MIGRATIONS: Record<string, MigrationModule> = {
-  '0001_accounts': m0001,
-  '0002_slicer_resources': m0002,
-}
+/** Name -> migration, in the order they apply. Names never change once released. */
+export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['0001_accounts', m0001],
+  ['0002_slicer_resources', m0002],
+]
 
 /** The name of the newest migration: the database is current when it has run. */
-export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!
+export const LATEST_MIGRATION = MIGRATIONS.at(-1)![0]
 
-export function migrationProvider(dialect: Dialect): MigrationProvider {
-  const context: MigrationContext = {
+export function migrationContext(dialect: Dialect): MigrationContext {
+  return {
     dialect,
     serialPk: (table, column) =>
       dialect === 'sqlite'
         ? table.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement())
         : table.addColumn(column, 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()),
-  }
-  return {
-    async getMigrations() {
-      const out: Record<string, Migration> = {}
-      for (const [name, mod] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => mod.up(db, context) }
-      return out
-    },
   }
 }

@@ -21,10 +21,16 @@ interface PageState {
   tfaKey?: string
   studio: boolean
   error?: string
+  /** The error is about what was typed (not, say, a rate limit): the fields are marked invalid. */
+  invalid?: boolean
   notice?: string
 }
 
-type Form = Record<string, string | undefined>
+/** A posted field as text; anything else (a JSON number, array, ...) counts as absent. */
+function field(form: Record<string, unknown>, name: string): string | undefined {
+  const value = form[name]
+  return typeof value === 'string' ? value : undefined
+}
 
 /** Studio's web view names itself in its user agent; `?client=studio` says so explicitly. */
 function fromStudio(request: FastifyRequest): boolean {
@@ -36,6 +42,9 @@ function fromStudio(request: FastifyRequest): boolean {
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
+
+/** Where the error message is, for the fields' aria-describedby. */
+const ERROR_ID = 'form-error'
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
@@ -68,7 +77,7 @@ ${body}
 
 function messages(state: PageState): string {
   let out = ''
-  if (state.error) out += `<p class="error" role="alert">${esc(state.error)}</p>\n`
+  if (state.error) out += `<p class="error" id="${ERROR_ID}" role="alert">${esc(state.error)}</p>\n`
   if (state.notice) out += `<p class="notice" role="status">${esc(state.notice)}</p>\n`
   return out
 }
@@ -77,43 +86,62 @@ function hidden(name: string, value: string | undefined): string {
   return value === undefined ? '' : `<input type="hidden" name="${name}" value="${esc(value)}">\n`
 }
 
+/** Ties a field to the error message, so assistive technology reads them together. */
+function described(state: PageState): string {
+  if (!state.error) return ''
+  return ` aria-describedby="${ERROR_ID}"${state.invalid ? ' aria-invalid="true"' : ''}`
+}
+
+/** Back to the first step, keeping whether Studio is waiting for a ticket. */
+function startOver(state: PageState): string {
+  return `<p><a href="/sign-in${state.studio ? '?client=studio' : ''}">Start over with a different account</a></p>`
+}
+
+/** The page title names an error first, as that is what a screen reader announces on load. */
+function titled(state: PageState, title: string): string {
+  return state.error ? `Error: ${title}` : title
+}
+
 export function renderForm(state: PageState): string {
   const common = hidden('studio', state.studio ? '1' : '0')
+  const aria = described(state)
   if (state.step === 'code') {
     return layout(
-      'Enter your code',
+      titled(state, 'Enter your code'),
       `<h1>Enter your code</h1>
 ${messages(state)}<p>We sent a 6-digit code to <strong>${esc(state.account ?? '')}</strong>. It is valid for 5 minutes.</p>
 <form method="post" action="/sign-in">
 ${common}${hidden('step', 'code')}${hidden('account', state.account)}<label for="code">Verification code</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="6" required autofocus>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="6" required autofocus${aria}>
 <button type="submit">Sign in</button>
 </form>
 <form method="post" action="/sign-in">
 ${common}${hidden('step', 'resend')}${hidden('account', state.account)}<button type="submit" class="link">Send a new code</button>
-</form>`,
+</form>
+${startOver(state)}`,
     )
   }
   if (state.step === 'tfa') {
     return layout(
-      'Two-factor authentication',
+      titled(state, 'Two-factor authentication'),
       `<h1>Two-factor authentication</h1>
 ${messages(state)}<p>Enter the 6-digit code from your authenticator app.</p>
 <form method="post" action="/sign-in">
 ${common}${hidden('step', 'tfa')}${hidden('tfaKey', state.tfaKey)}<label for="tfaCode">Authentication code</label>
-<input id="tfaCode" name="tfaCode" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="6" required autofocus>
+<input id="tfaCode" name="tfaCode" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="6" required autofocus${aria}>
 <button type="submit">Verify</button>
-</form>`,
+</form>
+${startOver(state)}`,
     )
   }
   return layout(
-    'Sign in',
+    titled(state, 'Sign in'),
     `<h1>Sign in</h1>
 ${messages(state)}<form method="post" action="/sign-in">
 ${common}${hidden('step', 'password')}<label for="account">Email or phone</label>
-<input id="account" name="account" type="text" autocomplete="username" value="${esc(state.account ?? '')}" required autofocus>
+<input id="account" name="account" type="text" autocomplete="username" value="${esc(state.account ?? '')}" required autofocus${aria}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required${aria}>
 <button type="submit">Sign in</button>
 </form>`,
   )
@@ -153,17 +181,17 @@ export default async function signInPageRoutes(app: App) {
   })
 
   app.post('/sign-in', { config: { auth: 'none' }, schema: { hide: true } }, async (request, reply) => {
-    const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Form
-    const studio = form.studio === '1' || fromStudio(request)
-    const step = form.step ?? 'password'
-    const account = (form.account ?? '').trim()
+    const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>
+    const studio = field(form, 'studio') === '1' || fromStudio(request)
+    const step = field(form, 'step') ?? 'password'
+    const account = (field(form, 'account') ?? '').trim()
     const state: PageState = { step: 'password', studio, account }
     try {
       let outcome: LoginOutcome
       switch (step) {
         case 'code':
           state.step = 'code'
-          outcome = await login.withCode(account, form.code ?? '', request.ip)
+          outcome = await login.withCode(account, field(form, 'code') ?? '', request.ip)
           break
         case 'resend':
           state.step = 'code'
@@ -171,14 +199,16 @@ export default async function signInPageRoutes(app: App) {
           return html(reply, 200, renderForm({ ...state, notice: 'A new code is on its way.' }))
         case 'tfa':
           state.step = 'tfa'
-          state.tfaKey = form.tfaKey ?? ''
-          outcome = { kind: 'tokens', pair: await login.withTfa(state.tfaKey, form.tfaCode ?? '', request.ip) }
+          state.tfaKey = field(form, 'tfaKey') ?? ''
+          outcome = { kind: 'tokens', pair: await login.withTfa(state.tfaKey, field(form, 'tfaCode') ?? '', request.ip) }
           break
-        default:
-          if (account === '' || !form.password) {
-            return html(reply, 400, renderForm({ ...state, error: 'Enter your account and password.' }))
+        default: {
+          const password = field(form, 'password')
+          if (account === '' || !password) {
+            return html(reply, 400, renderForm({ ...state, error: 'Enter your account and password.', invalid: true }))
           }
-          outcome = await login.withPassword(account, form.password, request.ip)
+          outcome = await login.withPassword(account, password, request.ip)
+        }
       }
       if (outcome.kind === 'verifyCode') return html(reply, 200, renderForm({ ...state, step: 'code' }))
       if (outcome.kind === 'tfa') return html(reply, 200, renderForm({ ...state, step: 'tfa', tfaKey: outcome.tfaKey }))
@@ -197,7 +227,7 @@ export default async function signInPageRoutes(app: App) {
               : err.kind === 'loginFailed'
                 ? 'That code did not work. Try the current one from your app.'
                 : err.body.message ?? err.body.error
-      return html(reply, err.status, renderForm({ ...state, error: text }))
+      return html(reply, err.status, renderForm({ ...state, error: text, invalid: err.kind !== 'tooManyRequests' }))
     }
   })
 }
