@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PASSWORD, bearer, cookiesOf, startTestApp, type TestApp } from './helpers/app.ts'
+import { PASSWORD, bearer, cookiesOf, startTestApp, type TestApp, TOKEN_FIELDS, assertTokens } from './helpers/app.ts'
 
-const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
 const CODE_EXPIRED = { code: 1, error: 'Code expired' }
 const INCORRECT_CODE = { code: 2, error: 'Incorrect code' }
 const CODE_TTL_MS = 5 * 60 * 1000
@@ -43,24 +42,8 @@ function sendSmsCode(s: TestApp, phone: string, prefix = '') {
 }
 
 /** Asserts a full token body from a code login and that its access token works; returns it. */
-async function assertCodeTokens(s: TestApp, res: Awaited<ReturnType<TestApp['request']>>, account: string) {
-  assert.equal(res.statusCode, 200, res.body)
-  const body = res.json()
-  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
-  assert.equal(typeof body.accessToken, 'string')
-  assert.ok(body.accessToken.length >= 32)
-  assert.equal(typeof body.refreshToken, 'string')
-  assert.ok(body.refreshToken.length >= 32)
-  assert.notEqual(body.refreshToken, body.accessToken)
-  assert.equal(body.expiresIn, 7776000)
-  assert.equal(body.refreshExpiresIn, 7776000)
-  assert.equal(body.tfaKey, '')
-  assert.equal(body.accessMethod, 'code')
-  assert.equal(body.loginType, '')
-  const profile = await s.request({ method: 'GET', url: '/v1/user-service/my/profile', headers: bearer(body.accessToken) })
-  assert.equal(profile.statusCode, 200)
-  assert.equal(profile.json().account, account)
-  return body
+function assertCodeTokens(s: TestApp, res: Awaited<ReturnType<TestApp['request']>>, account: string) {
+  return assertTokens(s, res, { accessMethod: 'code', account })
 }
 
 test('password login of an email_code account answers verifyCode with empty tokens and mails a code', async (t) => {

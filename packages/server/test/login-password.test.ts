@@ -1,9 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PASSWORD, bearer, cookiesOf, startTestApp } from './helpers/app.ts'
+import { PASSWORD, bearer, cookiesOf, startTestApp, TOKEN_FIELDS } from './helpers/app.ts'
 import { verifyJwt } from '../src/lib/jwt.ts'
 
-const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
 
 test('password login answers all seven fields with their JSON types, and the same tokens as cookies', async (t) => {
   const s = await startTestApp(t)

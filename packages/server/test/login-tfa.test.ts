@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PASSWORD, authenticatorCode, bearer, cookiesOf, startTestApp, type TestApp } from './helpers/app.ts'
+import { PASSWORD, authenticatorCode, bearer, cookiesOf, startTestApp, type TestApp, TOKEN_FIELDS, assertTokens } from './helpers/app.ts'
 
-const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
 const LOGIN_FAILED = { code: 5, error: 'Login failed' }
 const TFA_KEY_TTL_MS = 5 * 60 * 1000
 const ACCOUNT = 'guarded@example.com'
@@ -49,22 +48,8 @@ function assertLoginFailed(res: Response, what: string) {
 }
 
 /** Asserts a full token body from a TFA login and that its access token works; returns it. */
-async function assertTfaTokens(s: TestApp, res: Response, account = ACCOUNT) {
-  assert.equal(res.statusCode, 200, res.body)
-  const body = res.json()
-  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
-  assert.equal(typeof body.accessToken, 'string')
-  assert.ok(body.accessToken.length >= 32)
-  assert.equal(typeof body.refreshToken, 'string')
-  assert.ok(body.refreshToken.length >= 32)
-  assert.notEqual(body.refreshToken, body.accessToken)
-  assert.equal(body.expiresIn, 7776000)
-  assert.equal(body.refreshExpiresIn, 7776000)
-  assert.equal(body.tfaKey, '')
-  assert.equal(body.accessMethod, 'tfa')
-  assert.equal(body.loginType, '')
-  await assertTokenWorks(s, body.accessToken, account)
-  return body
+function assertTfaTokens(s: TestApp, res: Response, account = ACCOUNT) {
+  return assertTokens(s, res, { accessMethod: 'tfa', account })
 }
 
 async function assertTokenWorks(s: TestApp, accessToken: string, account = ACCOUNT) {

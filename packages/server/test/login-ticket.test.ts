@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { bearer, startTestApp, type TestApp } from './helpers/app.ts'
+import { bearer, startTestApp, type TestApp, TOKEN_FIELDS, assertTokens } from './helpers/app.ts'
 
-const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
 const LOGIN_FAILED = { code: 5, error: 'Login failed' }
 const UNAUTHORIZED = { code: 4, error: 'Please login.', message: '' }
 const TICKET_TTL_MS = 5 * 60 * 1000
@@ -26,24 +25,8 @@ function assertLoginFailed(res: Response, what: string) {
 }
 
 /** Asserts the seven-field body of a ticket login and that its token works; returns it. */
-async function assertTicketTokens(s: TestApp, res: Response, account: string) {
-  assert.equal(res.statusCode, 200, res.body)
-  const body = res.json()
-  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
-  assert.equal(typeof body.accessToken, 'string')
-  assert.ok(body.accessToken.length >= 32)
-  assert.equal(typeof body.refreshToken, 'string')
-  assert.ok(body.refreshToken.length >= 32)
-  assert.notEqual(body.refreshToken, body.accessToken)
-  assert.equal(body.expiresIn, 31536000)
-  assert.equal(body.refreshExpiresIn, 31536000)
-  assert.equal(body.tfaKey, '')
-  assert.equal(body.accessMethod, 'ticket')
-  assert.equal(body.loginType, '')
-  const profile = await s.request({ method: 'GET', url: '/v1/user-service/my/profile', headers: bearer(body.accessToken) })
-  assert.equal(profile.statusCode, 200)
-  assert.equal(profile.json().account, account)
-  return body
+function assertTicketTokens(s: TestApp, res: Response, account: string) {
+  return assertTokens(s, res, { accessMethod: 'ticket', account, ttl: s.config.ticketTokenTtl })
 }
 
 test('GET user/ticket answers {"ticket","pincode"} strings, the pincode 6 digits', async (t) => {

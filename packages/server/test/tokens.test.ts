@@ -1,9 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { PASSWORD, bearer, startTestApp, type TestApp, type TokenBody } from './helpers/app.ts'
+import { PASSWORD, assertTokens, bearer, startTestApp, type TestApp, type TokenBody } from './helpers/app.ts'
 
-const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
 const UNAUTHORIZED = { code: 4, error: 'Please login.', message: '' }
 const INCORRECT_PASSWORD = { code: 2, error: 'Incorrect password' }
 const NEW_PASSWORD = 'a different passphrase'
@@ -49,23 +48,8 @@ async function assertRefreshRefused(s: TestApp, refreshToken: string, label = 'r
 }
 
 /** Asserts a refresh answer is a full seven-field pair with the wire types; returns it. */
-function assertPair(res: Awaited<ReturnType<TestApp['request']>>, ttl = 7776000): TokenBody {
-  assert.equal(res.statusCode, 200, res.body)
-  const body = res.json()
-  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
-  assert.equal(typeof body.accessToken, 'string')
-  assert.ok(body.accessToken.length >= 32)
-  assert.equal(typeof body.refreshToken, 'string')
-  assert.ok(body.refreshToken.length >= 32)
-  assert.notEqual(body.accessToken, body.refreshToken)
-  assert.ok(Number.isInteger(body.expiresIn))
-  assert.equal(body.expiresIn, ttl)
-  assert.ok(Number.isInteger(body.refreshExpiresIn))
-  assert.equal(body.refreshExpiresIn, ttl)
-  assert.equal(body.tfaKey, '')
-  assert.equal(body.accessMethod, 'password')
-  assert.equal(body.loginType, '')
-  return body as TokenBody
+function assertPair(s: TestApp, res: Awaited<ReturnType<TestApp['request']>>, ttl = 7776000): Promise<TokenBody> {
+  return assertTokens(s, res, { accessMethod: 'password', ttl })
 }
 
 /** The ids of a user's logins with their revocation time, oldest first. */
@@ -83,8 +67,8 @@ test('refreshtoken rotates the pair without a Bearer: new tokens every time, the
   await s.createUser('maker@example.com')
   const first = await s.login('maker@example.com')
 
-  const second = assertPair(await refresh(s, first.refreshToken))
-  const third = assertPair(await refresh(s, second.refreshToken))
+  const second = await assertPair(s, await refresh(s, first.refreshToken))
+  const third = await assertPair(s, await refresh(s, second.refreshToken))
   const all = [first, second, third].flatMap((p) => [p.accessToken, p.refreshToken])
   assert.equal(new Set(all).size, 6, 'every token handed out is new')
 
@@ -116,7 +100,7 @@ test('the previous access token lives until its own expiry after a refresh; the 
   const first = await s.login('maker@example.com')
   const loginStart = s.clock.ms
   s.clock.advance(60_000)
-  const second = assertPair(await refresh(s, first.refreshToken), 120)
+  const second = await assertPair(s, await refresh(s, first.refreshToken), 120)
 
   const rows = await s.database.db.selectFrom('tokens').select(['hash', 'expires_at']).execute()
   const expiry = new Map(rows.map((r) => [r.hash, r.expires_at]))
@@ -142,8 +126,8 @@ test('presenting a used refresh token again revokes every token of that login, a
   const phone = await s.login('maker@example.com')
   const laptop = await s.login('maker@example.com')
 
-  const rotated = assertPair(await refresh(s, phone.refreshToken))
-  const newest = assertPair(await refresh(s, rotated.refreshToken))
+  const rotated = await assertPair(s, await refresh(s, phone.refreshToken))
+  const newest = await assertPair(s, await refresh(s, rotated.refreshToken))
   await assertAccessWorks(s, newest.accessToken, 'maker@example.com', 'newest access token before the reuse')
 
   // The first refresh token leaked and is replayed.
@@ -165,7 +149,7 @@ test('presenting a used refresh token again revokes every token of that login, a
 
   // The other login of the same user carries on, refresh included.
   await assertAccessWorks(s, laptop.accessToken, 'maker@example.com', 'separate login')
-  const laptopNext = assertPair(await refresh(s, laptop.refreshToken))
+  const laptopNext = await assertPair(s, await refresh(s, laptop.refreshToken))
   await assertAccessWorks(s, laptopNext.accessToken, 'maker@example.com', 'separate login after its refresh')
 })
 
@@ -178,7 +162,7 @@ test('an access token is no refresh token, and a refresh token is no access toke
   await assertRefreshRefused(s, 'not-a-token-we-issued', 'unknown refresh token')
   // Neither mistake harmed the login.
   await assertAccessWorks(s, pair.accessToken, 'maker@example.com')
-  assertPair(await refresh(s, pair.refreshToken))
+  await assertPair(s, await refresh(s, pair.refreshToken))
 })
 
 test('logout answers 200 {} and revokes that login’s access and refresh tokens, no other login’s', async (t) => {
@@ -207,7 +191,7 @@ test('logout answers 200 {} and revokes that login’s access and refresh tokens
   assert.equal(revoked.get(await loginIdOf(s, staying.accessToken)), null)
 
   await assertAccessWorks(s, staying.accessToken, 'maker@example.com', 'other login')
-  const next = assertPair(await refresh(s, staying.refreshToken))
+  const next = await assertPair(s, await refresh(s, staying.refreshToken))
   await assertAccessWorks(s, next.accessToken, 'maker@example.com', 'other login after refresh')
 })
 
@@ -231,7 +215,7 @@ for (const format of ['opaque', 'jwt']) {
     const s = await startTestApp(t, { TOKEN_FORMAT: format })
     await s.createUser('maker@example.com')
     const first = await s.login('maker@example.com')
-    const second = assertPair(await refresh(s, first.refreshToken))
+    const second = await assertPair(s, await refresh(s, first.refreshToken))
     const issued: [string, 'access' | 'refresh'][] = [
       [first.accessToken, 'access'],
       [first.refreshToken, 'refresh'],
@@ -294,7 +278,7 @@ test('a password change revokes every token of the user; the new password works,
   const user = await s.createUser('maker@example.com')
   await s.createUser('other@example.com')
   const a = await s.login('maker@example.com')
-  const rotated = assertPair(await refresh(s, a.refreshToken))
+  const rotated = await assertPair(s, await refresh(s, a.refreshToken))
   const b = await s.login('maker@example.com')
   const other = await s.login('other@example.com')
 

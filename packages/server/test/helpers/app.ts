@@ -2,6 +2,7 @@
  * A whole server for one test: real database, real services, driven through `inject`
  * (or `listen` where a test needs real HTTP). Closed and removed when the test ends.
  */
+import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.ts'
@@ -133,3 +134,38 @@ export function cookiesOf(res: LightMyRequestResponse): Record<string, { value: 
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** The seven fields of every token answer (Bambu Studio's parser needs each one). */
+export const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
+
+/**
+ * Asserts a 200 token answer carrying tokens: all seven fields with their wire types, the
+ * lifetime and the login method; and, given an account, that the access token works as
+ * that account. Returns the body.
+ */
+export async function assertTokens(
+  s: TestApp,
+  res: LightMyRequestResponse,
+  expected: { accessMethod: string; account?: string; ttl?: number },
+): Promise<TokenBody> {
+  assert.equal(res.statusCode, 200, res.body)
+  const body = res.json() as TokenBody
+  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
+  assert.equal(typeof body.accessToken, 'string')
+  assert.ok(body.accessToken.length >= 32)
+  assert.equal(typeof body.refreshToken, 'string')
+  assert.ok(body.refreshToken.length >= 32)
+  assert.notEqual(body.refreshToken, body.accessToken)
+  const ttl = expected.ttl ?? s.config.accessTokenTtl
+  assert.equal(body.expiresIn, ttl)
+  assert.equal(body.refreshExpiresIn, ttl)
+  assert.equal(body.tfaKey, '')
+  assert.equal(body.accessMethod, expected.accessMethod)
+  assert.equal(body.loginType, '')
+  if (expected.account !== undefined) {
+    const profile = await s.request({ method: 'GET', url: '/v1/user-service/my/profile', headers: bearer(body.accessToken) })
+    assert.equal(profile.statusCode, 200)
+    assert.equal(profile.json().account, expected.account)
+  }
+  return body
+}
