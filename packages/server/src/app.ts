@@ -17,10 +17,20 @@ import { loggerOptions } from './http/logging.ts'
 import type { App, RouteAuth } from './http/types.ts'
 import { registerValidation } from './http/validation.ts'
 import { createServices } from './services/index.ts'
+import adminDeviceRoutes from './routes/admin/devices.ts'
+import bindRoutes from './routes/iot-service/bind.ts'
+import deviceRoutes from './routes/iot-service/device.ts'
+import iotTaskRoutes from './routes/iot-service/task.ts'
+import assetRoutes from './routes/system/assets.ts'
+import messageRoutes from './routes/user-service/messages.ts'
+import myTicketRoutes from './routes/user-service/my-ticket.ts'
+import taskRoutes from './routes/user-service/tasks.ts'
 import adminSlicerRoutes from './routes/admin/slicer.ts'
 import adminUserRoutes from './routes/admin/users.ts'
 import preferenceRoutes from './routes/design-user-service/preference.ts'
+import projectRoutes from './routes/iot-service/project.ts'
 import slicerResourceRoutes from './routes/iot-service/slicer-resource.ts'
+import slicerSettingRoutes from './routes/iot-service/slicer-setting.ts'
 import healthRoutes from './routes/system/health.ts'
 import loginRoutes from './routes/user-service/login.ts'
 import myRoutes from './routes/user-service/my.ts'
@@ -143,6 +153,16 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(signInApiRoutes)
   await app.register(signInPageRoutes)
   await app.register(slicerResourceRoutes)
+  await app.register(slicerSettingRoutes)
+  await app.register(bindRoutes)
+  await app.register(deviceRoutes)
+  await app.register(iotTaskRoutes)
+  await app.register(taskRoutes)
+  await app.register(messageRoutes)
+  await app.register(myTicketRoutes)
+  await app.register(assetRoutes)
+  await app.register(adminDeviceRoutes)
+  await app.register(projectRoutes)
   await app.register(adminUserRoutes)
   await app.register(adminSlicerRoutes)
 

@@ -36,6 +36,8 @@ export interface Config {
   bodyLimit: number
   trustProxy: boolean
   logLevel: string
+  /** How many live presets of each type one user may keep in the cloud. */
+  settingQuotas: Record<'print' | 'printer' | 'filament', number>
 }
 
 export class ConfigError extends Error {
@@ -134,5 +136,10 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     trustProxy: trustProxy === 'true',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    settingQuotas: {
+      print: integer(env, 'SETTING_QUOTA_PRINT', 100, 0, 1_000_000),
+      printer: integer(env, 'SETTING_QUOTA_PRINTER', 100, 0, 1_000_000),
+      filament: integer(env, 'SETTING_QUOTA_FILAMENT', 500, 0, 1_000_000),
+    },
   }
 }

@@ -19,6 +19,7 @@ const OPEN_ROUTES = [
   'POST /v1/user-service/user/tfa/login',
   'POST /v1/user-service/user/ticket/:ticket',
   'GET /v1/iot-service/api/slicer/resource',
+  'GET /assets/task-cover.png',
 ]
 
 function concrete(url: string): string {

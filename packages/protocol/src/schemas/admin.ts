@@ -54,3 +54,86 @@ export const OutboxMessage = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 })
 export const OutboxReply = Type.Object({ messages: Type.Array(OutboxMessage) })
+
+const deviceFields = {
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  dev_model_name: Type.String({ minLength: 1, maxLength: 64 }),
+  dev_product_name: Type.String({ minLength: 1, maxLength: 64 }),
+  nozzle_diameter: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+  dev_access_code: Type.String({ minLength: 1, maxLength: 64 }),
+  dev_structure: Type.String({ maxLength: 64 }),
+  firmware_version: Type.String({ maxLength: 64 }),
+}
+
+export const AdminDeviceCreate = Type.Object(
+  {
+    dev_id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    name: deviceFields.name,
+    dev_model_name: deviceFields.dev_model_name,
+    dev_product_name: deviceFields.dev_product_name,
+    owner: Type.String({ minLength: 1, maxLength: 254, description: 'The owner’s account' }),
+    nozzle_diameter: Type.Optional(deviceFields.nozzle_diameter),
+    dev_access_code: Type.Optional(deviceFields.dev_access_code),
+    dev_structure: Type.Optional(deviceFields.dev_structure),
+    firmware_version: Type.Optional(deviceFields.firmware_version),
+  },
+  { additionalProperties: false },
+)
+export type AdminDeviceCreate = Static<typeof AdminDeviceCreate>
+
+export const AdminDevicePatch = Type.Object(
+  {
+    name: Type.Optional(deviceFields.name),
+    dev_model_name: Type.Optional(deviceFields.dev_model_name),
+    dev_product_name: Type.Optional(deviceFields.dev_product_name),
+    nozzle_diameter: Type.Optional(deviceFields.nozzle_diameter),
+    dev_access_code: Type.Optional(deviceFields.dev_access_code),
+    dev_structure: Type.Optional(deviceFields.dev_structure),
+    firmware_version: Type.Optional(Type.Union([deviceFields.firmware_version, Type.Null()])),
+    owner: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 254 }), Type.Null()], { description: 'An account binds; null unbinds' })),
+  },
+  { additionalProperties: false },
+)
+export type AdminDevicePatch = Static<typeof AdminDevicePatch>
+
+export const AdminDevice = Type.Object({
+  dev_id: Type.String(),
+  name: Type.String(),
+  dev_model_name: Type.String(),
+  dev_product_name: Type.String(),
+  dev_access_code: Type.String(),
+  dev_structure: Type.String(),
+  nozzle_diameter: Type.Number(),
+  firmware_version: Type.Union([Type.String(), Type.Null()]),
+  owner: Type.Union([Type.String(), Type.Null()]),
+  owner_uid: Type.Union([Type.Integer(), Type.Null()]),
+  online: Type.Boolean(),
+  print_status: Type.String(),
+  print_job: Type.Union([Type.Integer(), Type.Null()]),
+  state: Type.Object({}, { additionalProperties: true, description: 'The merged printer report' }),
+})
+export const AdminDeviceList = Type.Object({ devices: Type.Array(AdminDevice) })
+export const DevIdParams = Type.Object({ dev_id: Type.String({ minLength: 1, maxLength: 64 }) })
+
+/** A report exactly as a printer publishes it, e.g. `{"print":{"command":"push_status",...}}`. */
+export const DeviceReport = Type.Object({}, { additionalProperties: true })
+export const DeviceOnline = Type.Object({ online: Type.Boolean() }, { additionalProperties: false })
+
+export const AdminFirmwareCreate = Type.Object(
+  {
+    dev_model_name: Type.String({ minLength: 1, maxLength: 64 }),
+    version: Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$' }),
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    description: Type.Optional(Type.String({ maxLength: 65536 })),
+    force_update: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+export const AdminFirmware = Type.Object({
+  id: Type.Integer(),
+  dev_model_name: Type.String(),
+  version: Type.String(),
+  url: Type.String(),
+  description: Type.String(),
+  force_update: Type.Boolean(),
+})

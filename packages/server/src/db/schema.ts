@@ -101,6 +101,145 @@ export interface SlicerResourcesTable {
   created_at: number
 }
 
+export interface DevicesTable {
+  dev_id: string
+  owner_uid: number | null
+  name: string
+  dev_model_name: string
+  dev_product_name: string
+  dev_access_code: string
+  dev_structure: string
+  nozzle_diameter: number
+  firmware_version: string | null
+  online: number
+  /** JSON: the merged `print` report and the `info` module versions. */
+  state: string
+  current_task_id: number | null
+  bound_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+export interface TasksTable {
+  id: Generated<number>
+  uid: number
+  device_id: string
+  /** 0 created, 4 running or paused, 2 finished, 3 failed or aborted. */
+  status: number
+  mode: string
+  title: string
+  cover: string | null
+  model_id: string
+  profile_id: number
+  plate_index: number
+  design_id: number
+  weight: number
+  length: number
+  cost_time: number
+  device_model: string
+  device_name: string
+  start_time: number | null
+  end_time: number | null
+  lan_key: string | null
+  /** JSON object of fields the API does not define, returned as sent. */
+  extra: string
+  created_at: number
+  updated_at: number
+}
+
+export interface TaskCountsTable {
+  uid: number
+  device_id: string
+  status: number
+  n: number
+}
+
+export interface MessagesTable {
+  id: Generated<number>
+  uid: number
+  type: number
+  task_id: number | null
+  created_at: number
+}
+
+export interface TtcodesTable {
+  uid: number
+  dev_id: string
+  ttcode: string
+  passwd: string
+  authkey: string
+  created_at: number
+}
+
+export interface FirmwareTable {
+  id: Generated<number>
+  dev_model_name: string
+  version: string
+  url: string
+  description: string
+  force_update: number
+  created_at: number
+}
+
+/** A cloud project: the model of one uploaded 3MF. */
+export interface ProjectsTable {
+  project_id: Generated<number>
+  uid: number
+  /** Region-style prefix + hex, e.g. `US2bb73b106683e5`; unique. */
+  model_id: string
+  name: string
+  status: string
+  content: string | null
+  created_at: number
+  updated_at: number
+}
+
+/** One slice setup of a project; `context` is JSON (compatibility, configs, plates, materials, ...). */
+export interface ProjectProfilesTable {
+  profile_id: Generated<number>
+  project_id: number
+  model_id: string
+  name: string
+  status: string
+  content: string | null
+  context: string
+  filename: string | null
+  url: string | null
+  md5: string | null
+  created_at: number
+  updated_at: number
+}
+
+/** What a client polls (`user/notification`) while the server processes its upload. */
+export interface UploadTicketsTable {
+  ticket: string
+  uid: number
+  project_id: number
+  profile_id: number | null
+  action: 'upload' | 'import_mesh'
+  status: 'running' | 'success' | 'failed'
+  upload_url: string | null
+  created_at: number
+  updated_at: number
+}
+
+export interface SlicerSettingsTable {
+  setting_id: string
+  /** Null for the public catalog. */
+  owner_uid: number | null
+  type: 'print' | 'printer' | 'filament'
+  name: string
+  nickname: string | null
+  version: string
+  base_id: string | null
+  filament_id: string | null
+  /** JSON object, returned as stored. */
+  setting: string
+  created_at: number
+  updated_at: number
+  deleted_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   logins: LoginsTable
@@ -112,6 +251,16 @@ export interface Database {
   outbox: OutboxTable
   server_secrets: ServerSecretsTable
   slicer_resources: SlicerResourcesTable
+  devices: DevicesTable
+  tasks: TasksTable
+  task_counts: TaskCountsTable
+  messages: MessagesTable
+  ttcodes: TtcodesTable
+  firmware: FirmwareTable
+  projects: ProjectsTable
+  project_profiles: ProjectProfilesTable
+  upload_tickets: UploadTicketsTable
+  slicer_settings: SlicerSettingsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -48,4 +48,16 @@ export class TicketService {
       .executeTakeFirst()
     return Number(spent.numUpdatedRows) === 1 ? row.uid : null
   }
+
+  /** `{source, isValid}` of a ticket issued to `uid`; anyone else's (or none) is not valid. */
+  async status(uid: number, ticket: string): Promise<{ source: string; isValid: boolean }> {
+    const row = await this.ctx.database.db
+      .selectFrom('tickets')
+      .select(['source', 'spent_at', 'expires_at'])
+      .where('hash', '=', sha256(ticket))
+      .where('uid', '=', uid)
+      .executeTakeFirst()
+    if (!row) return { source: '', isValid: false }
+    return { source: row.source, isValid: row.spent_at === null && row.expires_at > this.ctx.now() }
+  }
 }

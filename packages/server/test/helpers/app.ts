@@ -169,3 +169,27 @@ export async function assertTokens(
   }
   return body
 }
+
+/** Registers a printer for an owner through the admin API; returns the admin record. */
+export async function addDevice(s: TestApp, owner: string, devId: string, fields: Record<string, unknown> = {}) {
+  const res = await s.admin({
+    method: 'POST',
+    url: '/admin/v1/devices',
+    payload: { dev_id: devId, name: `Printer ${devId}`, dev_model_name: 'BL-P001', dev_product_name: 'X1 Carbon', owner, ...fields },
+  })
+  assert.equal(res.statusCode, 201, res.body)
+  return res.json()
+}
+
+/** Applies one printer report through the admin API (`print` fields given flat). */
+export async function report(s: TestApp, devId: string, print: Record<string, unknown>) {
+  const res = await s.admin({ method: 'POST', url: `/admin/v1/devices/${devId}/report`, payload: { print: { command: 'push_status', ...print } } })
+  assert.equal(res.statusCode, 204, res.body)
+}
+
+/** GET as a user, asserting 200; returns the JSON body. */
+export async function getJson(s: TestApp, token: string, url: string) {
+  const res = await s.request({ method: 'GET', url, headers: bearer(token) })
+  assert.equal(res.statusCode, 200, `${url}: ${res.body}`)
+  return res.json()
+}

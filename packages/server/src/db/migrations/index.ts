@@ -6,6 +6,9 @@ import type { CreateTableBuilder, Kysely } from 'kysely'
 import type { Dialect } from '../database.ts'
 import * as m0001 from './0001_accounts.ts'
 import * as m0002 from './0002_slicer_resources.ts'
+import * as m0003 from './0003_devices_tasks.ts'
+import * as m0004 from './0004_slicer_settings.ts'
+import * as m0005 from './0005_projects.ts'
 
 export interface MigrationContext {
   dialect: Dialect
@@ -21,6 +24,9 @@ export interface Migration {
 export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0001_accounts', m0001],
   ['0002_slicer_resources', m0002],
+  ['0003_devices_tasks', m0003],
+  ['0004_slicer_settings', m0004],
+  ['0005_projects', m0005],
 ]
 
 /** The name of the newest migration: the database is current when it has run. */

@@ -1,0 +1,239 @@
+/**
+ * Devices: binding printers to users, renaming, unbinding, camera codes and firmware.
+ * What a device is doing (its state, its tasks) belongs to the device-state service.
+ */
+import type { Selectable } from 'kysely'
+import type { ServiceContext } from '../context.ts'
+import type { DevicesTable } from '../db/schema.ts'
+import { ApiError } from '../errors.ts'
+import { randomDigits, randomToken } from '../lib/secrets.ts'
+import { compareVersions } from '../lib/version.ts'
+import type { AccountService } from './accounts.ts'
+
+export type DeviceRow = Selectable<DevicesTable>
+
+export interface DeviceFields {
+  name?: string | undefined
+  dev_model_name?: string | undefined
+  dev_product_name?: string | undefined
+  nozzle_diameter?: number | undefined
+  dev_access_code?: string | undefined
+  dev_structure?: string | undefined
+  firmware_version?: string | null | undefined
+}
+
+export interface NewDevice extends DeviceFields {
+  dev_id: string
+  name: string
+  dev_model_name: string
+  dev_product_name: string
+  /** The owner's account. */
+  owner: string
+}
+
+export interface NewFirmware {
+  dev_model_name: string
+  version: string
+  url: string
+  description?: string | undefined
+  force_update?: boolean | undefined
+}
+
+export class DeviceService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly accounts: AccountService,
+  ) {}
+
+  get(devId: string): Promise<DeviceRow | undefined> {
+    return this.ctx.database.db.selectFrom('devices').selectAll().where('dev_id', '=', devId).executeTakeFirst()
+  }
+
+  /** A device bound to the caller, or 403 code 8 (whether it exists elsewhere is not told). */
+  async owned(uid: number, devId: string): Promise<DeviceRow> {
+    const row = await this.get(devId)
+    if (!row || row.owner_uid !== uid) throw new ApiError('forbidden')
+    return row
+  }
+
+  /** The caller's devices, in the order they were bound; optionally only some ids. */
+  listBound(uid: number, devIds?: string[]): Promise<DeviceRow[]> {
+    let q = this.ctx.database.db.selectFrom('devices').selectAll().where('owner_uid', '=', uid)
+    if (devIds) {
+      if (devIds.length === 0) return Promise.resolve([])
+      q = q.where('dev_id', 'in', devIds)
+    }
+    return q.orderBy('bound_at').orderBy('dev_id').execute()
+  }
+
+  async rename(uid: number, devId: string, name: string): Promise<void> {
+    await this.owned(uid, devId)
+    await this.ctx.database.db.updateTable('devices').set({ name, updated_at: this.ctx.now() }).where('dev_id', '=', devId).execute()
+  }
+
+  /**
+   * Unbinds: the owner keeps its task and message history; the device forgets its state,
+   * and its camera codes (and later broker and bridge access) end.
+   */
+  async unbind(uid: number, devId: string): Promise<void> {
+    await this.owned(uid, devId)
+    await this.release(devId)
+  }
+
+  private async release(devId: string): Promise<void> {
+    const { db } = this.ctx.database
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('devices')
+        .set({ owner_uid: null, bound_at: null, state: '{}', current_task_id: null, online: 0, updated_at: this.ctx.now() })
+        .where('dev_id', '=', devId)
+        .execute()
+      await trx.deleteFrom('ttcodes').where('dev_id', '=', devId).execute()
+    })
+  }
+
+  /**
+   * The camera service's codes for the caller and a device. They feed a vendor's
+   * peer-to-peer service that is not ours, so they are random placeholders, stable until
+   * the device is unbound.
+   */
+  async ttcode(uid: number, devId: string) {
+    await this.owned(uid, devId)
+    const { db } = this.ctx.database
+    await db
+      .insertInto('ttcodes')
+      .values({
+        uid,
+        dev_id: devId,
+        ttcode: `TT${randomToken(12).replace(/[^A-Za-z0-9]/g, '').slice(0, 14).toUpperCase()}`,
+        passwd: randomDigits(8),
+        authkey: randomToken(24),
+        created_at: this.ctx.now(),
+      })
+      .onConflict((oc) => oc.columns(['uid', 'dev_id']).doNothing())
+      .execute()
+    const row = await db.selectFrom('ttcodes').selectAll().where('uid', '=', uid).where('dev_id', '=', devId).executeTakeFirstOrThrow()
+    return { ttcode: row.ttcode, passwd: row.passwd, authkey: row.authkey, region: 'us' }
+  }
+
+  /** Firmware of the caller's devices (one, or all): current version and the catalog, newest first. */
+  async versions(uid: number, devId?: string) {
+    const devices = devId ? [await this.owned(uid, devId)] : await this.listBound(uid)
+    const models = [...new Set(devices.map((d) => d.dev_model_name))]
+    const firmware = models.length
+      ? await this.ctx.database.db.selectFrom('firmware').selectAll().where('dev_model_name', 'in', models).execute()
+      : []
+    return devices.map((d) => ({
+      dev_id: d.dev_id,
+      version: d.firmware_version,
+      firmware: firmware
+        .filter((f) => f.dev_model_name === d.dev_model_name)
+        .sort((a, b) => compareVersions(b.version, a.version))
+        .map((f) => ({ version: f.version, force_update: f.force_update === 1, url: f.url, description: f.description })),
+      ams: [],
+    }))
+  }
+
+  async addFirmware(input: NewFirmware) {
+    const row = await this.ctx.database.db
+      .insertInto('firmware')
+      .values({
+        dev_model_name: input.dev_model_name,
+        version: input.version,
+        url: input.url,
+        description: input.description ?? '',
+        force_update: input.force_update ? 1 : 0,
+        created_at: this.ctx.now(),
+      })
+      .onConflict((oc) => oc.columns(['dev_model_name', 'version']).doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    if (!row) throw new ApiError('conflict', `firmware ${input.version} for ${input.dev_model_name} already exists`)
+    return row
+  }
+
+  // ---- admin -----------------------------------------------------------------------
+
+  private async ownerUid(account: string): Promise<number> {
+    const user = await this.accounts.byAccount(account)
+    if (!user) throw new ApiError('badRequest', `no user with account ${account}`)
+    return user.uid
+  }
+
+  /** Registers a device for an owner, or binds an unbound one; 409 while someone has it. */
+  async register(input: NewDevice): Promise<DeviceRow> {
+    const uid = await this.ownerUid(input.owner)
+    const now = this.ctx.now()
+    const existing = await this.get(input.dev_id)
+    if (existing?.owner_uid != null) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
+    const fields = {
+      owner_uid: uid,
+      name: input.name,
+      dev_model_name: input.dev_model_name,
+      dev_product_name: input.dev_product_name,
+      dev_access_code: input.dev_access_code ?? existing?.dev_access_code ?? randomDigits(8),
+      dev_structure: input.dev_structure ?? existing?.dev_structure ?? '',
+      nozzle_diameter: input.nozzle_diameter ?? existing?.nozzle_diameter ?? 0.4,
+      firmware_version: input.firmware_version ?? existing?.firmware_version ?? null,
+      bound_at: now,
+      updated_at: now,
+    }
+    const { db } = this.ctx.database
+    if (existing) {
+      // Bound only if still unbound: a concurrent registration loses with 409.
+      const row = await db
+        .updateTable('devices')
+        .set({ ...fields, state: '{}', current_task_id: null })
+        .where('dev_id', '=', input.dev_id)
+        .where('owner_uid', 'is', null)
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
+      return row
+    }
+    const row = await db
+      .insertInto('devices')
+      .values({ dev_id: input.dev_id, ...fields, online: 0, state: '{}', current_task_id: null, created_at: now })
+      .onConflict((oc) => oc.column('dev_id').doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
+    return row
+  }
+
+  /** Changes a device; `owner: null` unbinds it, an account rebinds it when unbound. */
+  async update(devId: string, changes: DeviceFields & { owner?: string | null | undefined }): Promise<DeviceRow> {
+    const device = await this.get(devId)
+    if (!device) throw new ApiError('notFound', `no device ${devId}`)
+    if (changes.owner === null) await this.release(devId)
+    else if (changes.owner !== undefined) {
+      const uid = await this.ownerUid(changes.owner)
+      if (device.owner_uid !== uid) {
+        if (device.owner_uid !== null) throw new ApiError('conflict', `device ${devId} is bound to a user`)
+        await this.ctx.database.db
+          .updateTable('devices')
+          .set({ owner_uid: uid, bound_at: this.ctx.now(), state: '{}', current_task_id: null })
+          .where('dev_id', '=', devId)
+          .execute()
+      }
+    }
+    const set: Partial<DeviceRow> = { updated_at: this.ctx.now() }
+    for (const key of ['name', 'dev_model_name', 'dev_product_name', 'nozzle_diameter', 'dev_access_code', 'dev_structure', 'firmware_version'] as const) {
+      if (changes[key] !== undefined) (set as Record<string, unknown>)[key] = changes[key]
+    }
+    return this.ctx.database.db.updateTable('devices').set(set).where('dev_id', '=', devId).returningAll().executeTakeFirstOrThrow()
+  }
+
+  async remove(devId: string): Promise<void> {
+    const { db } = this.ctx.database
+    const res = await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('ttcodes').where('dev_id', '=', devId).execute()
+      return trx.deleteFrom('devices').where('dev_id', '=', devId).executeTakeFirst()
+    })
+    if (Number(res.numDeletedRows) === 0) throw new ApiError('notFound', `no device ${devId}`)
+  }
+
+  listAll(): Promise<DeviceRow[]> {
+    return this.ctx.database.db.selectFrom('devices').selectAll().orderBy('dev_id').execute()
+  }
+}

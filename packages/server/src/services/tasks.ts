@@ -1,0 +1,251 @@
+/**
+ * Tasks: the print history. Created by `POST my/task` or, for prints started on the LAN,
+ * by the device-state service; moved through their statuses only by the device-state
+ * service. Counts per user, device and status are kept alongside, so `total` stays cheap.
+ */
+import type { Kysely, Selectable } from 'kysely'
+import type { CreateTaskRequest, TaskHit } from '@bambu-cloud/protocol'
+import type { ServiceContext } from '../context.ts'
+import type { Database, TasksTable } from '../db/schema.ts'
+import { ApiError } from '../errors.ts'
+import { isObject, ofType, parseObject, type JsonObject } from '../lib/json.ts'
+import { isoUtc } from '../lib/time.ts'
+
+export type TaskRow = Selectable<TasksTable>
+
+export const TASK_CREATED = 0
+export const TASK_FINISHED = 2
+export const TASK_FAILED = 3
+export const TASK_RUNNING = 4
+const ENDED = [TASK_FINISHED, TASK_FAILED]
+
+/** The message type a finished or failed print yields. */
+export const PRINT_MESSAGE_TYPE = 6
+
+export const MAX_PAGE = 500
+export const DEFAULT_PAGE = 20
+
+/** Typed columns; everything else a client sends goes to `extra`. */
+const COLUMNS = new Set(['id', 'deviceId', 'status', 'mode', 'title', 'cover', 'modelId', 'profileId', 'plateIndex', 'designId', 'weight', 'length', 'costTime', 'startTime', 'endTime', 'deviceModel', 'deviceName'])
+
+export interface NewTask {
+  uid: number
+  deviceId: string
+  deviceModel: string
+  deviceName: string
+  mode: string
+  title: string
+  cover?: string | null
+  modelId?: string
+  profileId?: number
+  plateIndex?: number
+  designId?: number
+  weight?: number
+  length?: number
+  costTime?: number
+  startTime?: number | null
+  lanKey?: string | null
+  extra?: JsonObject
+}
+
+export interface PlateFacts {
+  cover: string | null
+  weight: number
+  costTime: number
+  length: number
+}
+
+export interface Page {
+  limit?: number | undefined
+  offset?: number | undefined
+  after?: number | undefined
+}
+
+export class TaskService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** The placeholder image of a task whose plate thumbnail is unknown. */
+  get placeholderCover(): string {
+    return `${this.ctx.config.publicUrl}/assets/task-cover.png`
+  }
+
+  async insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
+    const row = await db
+      .insertInto('tasks')
+      .values({
+        uid: task.uid,
+        device_id: task.deviceId,
+        status: TASK_CREATED,
+        mode: task.mode,
+        title: task.title,
+        cover: task.cover ?? null,
+        model_id: task.modelId ?? '',
+        profile_id: task.profileId ?? 0,
+        plate_index: task.plateIndex ?? 0,
+        design_id: task.designId ?? 0,
+        weight: task.weight ?? 0,
+        length: task.length ?? 0,
+        cost_time: task.costTime ?? 0,
+        device_model: task.deviceModel,
+        device_name: task.deviceName,
+        start_time: task.startTime ?? null,
+        end_time: null,
+        lan_key: task.lanKey ?? null,
+        extra: JSON.stringify(task.extra ?? {}),
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    await this.count(db, row.uid, row.device_id, TASK_CREATED, 1)
+    return row
+  }
+
+  /** `POST my/task`: a task from a client's task object, on one of its devices. */
+  async create(
+    db: Kysely<Database>,
+    uid: number,
+    body: CreateTaskRequest,
+    device: { dev_model_name: string; name: string },
+    plate: PlateFacts | null,
+  ): Promise<TaskRow> {
+    const extra: JsonObject = {}
+    for (const [key, value] of Object.entries(body)) if (!COLUMNS.has(key)) extra[key] = value
+    const profileId = typeof body.profileId === 'string' ? Number(body.profileId || 0) : body.profileId
+    return this.insert(db, {
+      uid,
+      deviceId: body.deviceId,
+      deviceModel: device.dev_model_name,
+      deviceName: device.name,
+      mode: body.mode ?? 'cloud_file',
+      title: body.title ?? 'Untitled',
+      cover: plate?.cover ?? body.cover ?? null,
+      modelId: body.modelId ?? '',
+      profileId: profileId ?? 0,
+      plateIndex: body.plateIndex ?? 0,
+      designId: body.designId ?? 0,
+      weight: plate?.weight ?? body.weight ?? 0,
+      length: plate?.length ?? body.length ?? 0,
+      costTime: plate?.costTime ?? body.costTime ?? 0,
+      extra,
+    })
+  }
+
+  findOwned(db: Kysely<Database>, uid: number, id: number): Promise<TaskRow | undefined> {
+    if (!Number.isSafeInteger(id)) return Promise.resolve(undefined)
+    return db.selectFrom('tasks').selectAll().where('id', '=', id).where('uid', '=', uid).executeTakeFirst()
+  }
+
+  /** A task of the caller, or 403 (also for ids that do not exist: existence is not told). */
+  async ownedOrForbidden(uid: number, id: number): Promise<TaskRow> {
+    const row = await this.findOwned(this.ctx.database.db, uid, id)
+    if (!row) throw new ApiError('forbidden')
+    return row
+  }
+
+  findLan(db: Kysely<Database>, uid: number, deviceId: string, lanKey: string): Promise<TaskRow | undefined> {
+    return db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('uid', '=', uid)
+      .where('device_id', '=', deviceId)
+      .where('lan_key', '=', lanKey)
+      .orderBy('id', 'desc')
+      .executeTakeFirst()
+  }
+
+  /**
+   * Moves a task to a status. An ended task (finished or failed) never moves again; the
+   * move that ends it sets `end_time` and yields the one type-6 message.
+   */
+  async transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number): Promise<TaskRow> {
+    if (ENDED.includes(task.status) || task.status === status) return task
+    const ending = ENDED.includes(status)
+    const updated = await db
+      .updateTable('tasks')
+      .set({
+        status,
+        start_time: task.start_time ?? startTime ?? now,
+        end_time: ending ? now : null,
+        updated_at: now,
+      })
+      .where('id', '=', task.id)
+      .where('status', '=', task.status)
+      .returningAll()
+      .executeTakeFirst()
+    if (!updated) return task
+    await this.count(db, task.uid, task.device_id, task.status, -1)
+    await this.count(db, task.uid, task.device_id, status, 1)
+    if (ending) {
+      await db.insertInto('messages').values({ uid: task.uid, type: PRINT_MESSAGE_TYPE, task_id: task.id, created_at: now }).execute()
+    }
+    return updated
+  }
+
+  private async count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+    await db
+      .insertInto('task_counts')
+      .values({ uid, device_id: deviceId, status, n: delta })
+      .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
+      .execute()
+  }
+
+  /** Newest first; `after` continues past a task id, `offset` then counts from there. */
+  async list(uid: number, filter: { deviceId?: string | undefined; status?: number | undefined }, page: Page) {
+    const { db } = this.ctx.database
+    const limit = Math.min(page.limit ?? DEFAULT_PAGE, MAX_PAGE)
+    let q = db.selectFrom('tasks').selectAll().where('uid', '=', uid)
+    let c = db.selectFrom('task_counts').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('total')).where('uid', '=', uid)
+    if (filter.deviceId) {
+      q = q.where('device_id', '=', filter.deviceId)
+      c = c.where('device_id', '=', filter.deviceId)
+    }
+    if (filter.status) {
+      q = q.where('status', '=', filter.status)
+      c = c.where('status', '=', filter.status)
+    }
+    if (page.after !== undefined && page.after > 0) q = q.where('id', '<', page.after)
+    const [rows, count] = await Promise.all([
+      limit === 0 ? Promise.resolve([] as TaskRow[]) : q.orderBy('id', 'desc').limit(limit).offset(page.offset ?? 0).execute(),
+      c.executeTakeFirstOrThrow(),
+    ])
+    return { total: Number(count.total), hits: rows.map((r) => this.hit(r)) }
+  }
+
+  /** A task as the wire shows it: the typed fields win over anything kept in `extra`. */
+  hit(row: TaskRow): TaskHit {
+    const extra = parseObject(row.extra)
+    const start = row.start_time ?? row.created_at
+    const material = isObject(extra.material) ? extra.material : {}
+    return {
+      ...extra,
+      id: row.id,
+      designId: row.design_id,
+      designTitle: ofType(extra.designTitle, ''),
+      instanceId: ofType(extra.instanceId, 0),
+      modelId: row.model_id,
+      title: row.title,
+      cover: row.cover ?? this.placeholderCover,
+      status: row.status,
+      failedType: ofType(extra.failedType, 0),
+      feedbackStatus: ofType(extra.feedbackStatus, 0),
+      startTime: isoUtc(start),
+      endTime: isoUtc(row.end_time ?? start),
+      weight: row.weight,
+      length: row.length,
+      costTime: row.cost_time,
+      profileId: row.profile_id,
+      plateIndex: row.plate_index,
+      plateName: ofType(extra.plateName, ''),
+      deviceId: row.device_id,
+      deviceModel: row.device_model,
+      deviceName: row.device_name,
+      bedType: ofType(extra.bedType, ''),
+      amsDetailMapping: Array.isArray(extra.amsDetailMapping) ? extra.amsDetailMapping.filter(isObject) : [],
+      mode: row.mode,
+      isPublicProfile: ofType(extra.isPublicProfile, false),
+      isPrintable: ofType(extra.isPrintable, true),
+      material: { id: ofType(material.id, ''), name: ofType(material.name, '') },
+    }
+  }
+}
