@@ -26,6 +26,24 @@ export interface OpenOptions {
   poolSize?: number
 }
 
+/**
+ * Kysely asks better-sqlite3 to prepare every query anew; keep the most recent statements
+ * instead (Kysely runs one query at a time on its one connection, so none is shared while busy).
+ */
+function cachePrepared(sqlite: SQLite.Database, size = 256): void {
+  const prepare = sqlite.prepare.bind(sqlite)
+  const cache = new Map<string, SQLite.Statement>()
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source)
+    if (statement === undefined) {
+      statement = prepare(source)
+      if (cache.size >= size) cache.delete(cache.keys().next().value!)
+      cache.set(source, statement)
+    }
+    return statement
+  }) as typeof sqlite.prepare
+}
+
 export function openDatabase(databaseUrl: string, options: OpenOptions = {}): DatabaseHandle {
   const target = parseDatabaseUrl(databaseUrl)
   if (target.kind === 'sqlite') {
@@ -35,6 +53,7 @@ export function openDatabase(databaseUrl: string, options: OpenOptions = {}): Da
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
+    cachePrepared(sqlite)
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' }
   }
   const pool = new pg.Pool({

@@ -50,6 +50,38 @@ export function printOf(device: Pick<DeviceRow, 'state'>): JsonObject {
   return isObject(state.print) ? state.print : {}
 }
 
+/** What `user/bind` and `user/print` show of a device's state. */
+interface PrintFacts {
+  status: PrintStatus
+  remaining: number
+  percent: number
+  projectId: string
+}
+
+/**
+ * The facts of the last state read per device. A state is kilobytes of JSON that changes
+ * far less often than clients poll, and parsing it was most of the work of `user/bind` and
+ * `user/print`. The state text itself is compared, so a change (by any server process) is
+ * never missed; the map is bounded, oldest entry out first.
+ */
+const FACTS_CACHE_SIZE = 1000
+const factsCache = new Map<string, { state: string; facts: PrintFacts }>()
+
+function printFacts(device: Pick<DeviceRow, 'dev_id' | 'state'>): PrintFacts {
+  const cached = factsCache.get(device.dev_id)
+  if (cached && cached.state === device.state) return cached.facts
+  const print = printOf(device)
+  const facts = {
+    status: printStatusOf(print.gcode_state),
+    remaining: Number(print.mc_remaining_time),
+    percent: Number(print.mc_percent),
+    projectId: text(print.project_id),
+  }
+  if (!cached && factsCache.size >= FACTS_CACHE_SIZE) factsCache.delete(factsCache.keys().next().value!)
+  factsCache.set(device.dev_id, { state: device.state, facts })
+  return facts
+}
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
 }
@@ -158,8 +190,8 @@ export class DeviceStateService {
     if (Number(res.numUpdatedRows) === 0) throw new ApiError('notFound', `no device ${devId}`)
   }
 
-  printStatus(device: Pick<DeviceRow, 'state'>): PrintStatus {
-    return printStatusOf(printOf(device).gcode_state)
+  printStatus(device: Pick<DeviceRow, 'dev_id' | 'state'>): PrintStatus {
+    return printFacts(device).status
   }
 
   /** `user/print`: each device's live print; task fields null while it is idle. */
@@ -170,36 +202,28 @@ export class DeviceStateService {
       : []
     const byId = new Map(tasks.map((t) => [t.id, t]))
     return devices.map((d) => {
-      const print = printOf(d)
-      const status = printStatusOf(print.gcode_state)
+      const { status, remaining, percent, projectId } = printFacts(d)
       const task = d.current_task_id === null ? undefined : byId.get(d.current_task_id)
-      const base = {
+      const live = status !== 'IDLE' && task !== undefined
+      // One object literal, no spreads: V8 builds it several times faster (this runs per device).
+      return {
         dev_id: d.dev_id,
         dev_name: d.name,
         dev_model_name: d.dev_model_name,
         dev_product_name: d.dev_product_name,
         dev_online: d.online === 1,
         dev_access_code: d.dev_access_code,
-      }
-      if (status === 'IDLE' || !task) {
-        return { ...base, task_id: null, task_name: null, task_status: null, model_id: null, project_id: null, profile_id: null, start_time: null, prediction: null, progress: null, thumbnail: null }
-      }
-      const remaining = Number(print.mc_remaining_time)
-      const percent = Number(print.mc_percent)
-      const projectId = text(print.project_id)
-      return {
-        ...base,
-        task_id: String(task.id),
-        task_name: task.title,
-        task_status: status,
-        model_id: task.model_id,
-        project_id: projectId,
-        profile_id: String(task.profile_id),
-        start_time: isoUtc(task.start_time ?? task.created_at),
+        task_id: live ? String(task.id) : null,
+        task_name: live ? task.title : null,
+        task_status: live ? status : null,
+        model_id: live ? task.model_id : null,
+        project_id: live ? projectId : null,
+        profile_id: live ? String(task.profile_id) : null,
+        start_time: live ? isoUtc(task.start_time ?? task.created_at) : null,
         // Printers report minutes remaining; the cloud answers seconds.
-        prediction: Number.isFinite(remaining) ? Math.max(0, Math.round(remaining * 60)) : 0,
-        progress: Number.isFinite(percent) ? Math.max(0, Math.min(100, Math.round(percent))) : 0,
-        thumbnail: task.cover ?? this.tasks.placeholderCover,
+        prediction: !live ? null : Number.isFinite(remaining) ? Math.max(0, Math.round(remaining * 60)) : 0,
+        progress: !live ? null : Number.isFinite(percent) ? Math.max(0, Math.min(100, Math.round(percent))) : 0,
+        thumbnail: live ? (task.cover ?? this.tasks.placeholderCover) : null,
       }
     })
   }
