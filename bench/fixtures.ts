@@ -71,6 +71,8 @@ export function deviceRow(d: number, uid: number, now: number): Insertable<Devic
     online: activityOf(d) === 'NONE' ? 0 : 1,
     state: '{}',
     current_task_id: null,
+    print_status: 'IDLE',
+    live_project_id: '',
     bound_at: bound,
     created_at: bound,
     updated_at: bound,

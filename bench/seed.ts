@@ -15,6 +15,8 @@ import { openDatabase, type DatabaseHandle } from '../packages/server/src/db/dat
 import { migrateToLatest } from '../packages/server/src/db/migrate.ts'
 import type { Database } from '../packages/server/src/db/schema.ts'
 import { AccountService } from '../packages/server/src/services/accounts.ts'
+import { liveFacts } from '../packages/server/src/services/device-state.ts'
+import { ALL_DEVICES, addTaskCount } from '../packages/server/src/services/tasks.ts'
 import { TokenService } from '../packages/server/src/services/tokens.ts'
 import { DEVICE_COUNT, activityOf, deviceId, deviceRow, isPrinting, printerState, taskDevice, taskRow } from './fixtures.ts'
 
@@ -156,12 +158,8 @@ export class Seeder {
     return Number(r?.m ?? 0)
   }
 
-  private async addCount(db: Kysely<Database>, device: string, status: number, n: number): Promise<void> {
-    await db
-      .insertInto('task_counts')
-      .values({ uid: this.uid, device_id: device, status, n })
-      .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
-      .execute()
+  private addCount(db: Kysely<Database>, device: string, status: number, n: number): Promise<void> {
+    return addTaskCount(db, this.uid, device, status, n)
   }
 
   /** Prints still going from the previous stage have finished by the next. */
@@ -209,7 +207,7 @@ export class Seeder {
         const task = newest ? { id: newest.id, title: newest.title, start: newest.start_time ?? newest.created_at } : null
         await trx
           .updateTable('devices')
-          .set({ state: printerState(d, task), current_task_id: task?.id ?? null, updated_at: this.now })
+          .set({ state: printerState(d, task), ...liveFacts(printerState(d, task)), current_task_id: task?.id ?? null, updated_at: this.now })
           .where('dev_id', '=', deviceId(d))
           .execute()
       }
@@ -220,7 +218,7 @@ export class Seeder {
   private async verify(target: number): Promise<void> {
     const { db } = this.handle
     const rows = await db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('uid', '=', this.uid).executeTakeFirstOrThrow()
-    const counted = await db.selectFrom('task_counts').select((eb) => eb.fn.sum<number>('n').as('n')).where('uid', '=', this.uid).executeTakeFirstOrThrow()
+    const counted = await db.selectFrom('task_counts').select((eb) => eb.fn.sum<number>('n').as('n')).where('uid', '=', this.uid).where('device_id', '=', ALL_DEVICES).executeTakeFirstOrThrow()
     if (Number(rows.n) !== target || Number(counted.n) !== target) {
       throw new Error(`bench seed: ${rows.n} task rows and a task_counts total of ${counted.n}, expected ${target}`)
     }

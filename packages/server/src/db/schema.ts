@@ -115,6 +115,11 @@ export interface DevicesTable {
   /** JSON: the merged `print` report and the `info` module versions. */
   state: string
   current_task_id: number | null
+  /** Derived from `state` whenever it changes (device-state service): what clients poll. */
+  print_status: string
+  progress: number | null
+  remaining_minutes: number | null
+  live_project_id: string
   bound_at: number | null
   created_at: number
   updated_at: number

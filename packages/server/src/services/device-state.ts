@@ -17,7 +17,7 @@ import type { Database } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { deepMerge, isObject, parseObject, type JsonObject } from '../lib/json.ts'
 import { isoUtc } from '../lib/time.ts'
-import type { DeviceRow } from './devices.ts'
+import type { DeviceRow, DeviceSummary } from './devices.ts'
 import { TASK_FAILED, TASK_FINISHED, TASK_RUNNING, type TaskRow, type TaskService } from './tasks.ts'
 
 export function printStatusOf(gcodeState: unknown): PrintStatus {
@@ -50,36 +50,29 @@ export function printOf(device: Pick<DeviceRow, 'state'>): JsonObject {
   return isObject(state.print) ? state.print : {}
 }
 
-/** What `user/bind` and `user/print` show of a device's state. */
-interface PrintFacts {
-  status: PrintStatus
-  remaining: number
-  percent: number
-  projectId: string
+/** The columns kept beside the state: what `user/bind` and `user/print` show of it. */
+export interface LiveFacts {
+  print_status: PrintStatus
+  progress: number | null
+  remaining_minutes: number | null
+  live_project_id: string
 }
 
-/**
- * The facts of the last state read per device. A state is kilobytes of JSON that changes
- * far less often than clients poll, and parsing it was most of the work of `user/bind` and
- * `user/print`. The state text itself is compared, so a change (by any server process) is
- * never missed; the map is bounded, oldest entry out first.
- */
-const FACTS_CACHE_SIZE = 1000
-const factsCache = new Map<string, { state: string; facts: PrintFacts }>()
+function finite(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : typeof value === 'number' ? value : NaN
+  return Number.isFinite(n) ? n : null
+}
 
-function printFacts(device: Pick<DeviceRow, 'dev_id' | 'state'>): PrintFacts {
-  const cached = factsCache.get(device.dev_id)
-  if (cached && cached.state === device.state) return cached.facts
-  const print = printOf(device)
-  const facts = {
-    status: printStatusOf(print.gcode_state),
-    remaining: Number(print.mc_remaining_time),
-    percent: Number(print.mc_percent),
-    projectId: text(print.project_id),
+/** Derives the live columns from a device's state (its JSON text or the merged `print`). */
+export function liveFacts(state: string | JsonObject): LiveFacts {
+  const print = typeof state === 'string' ? printOf({ state }) : state
+  const percent = finite(print.mc_percent)
+  return {
+    print_status: printStatusOf(print.gcode_state),
+    progress: percent === null ? null : Math.max(0, Math.min(100, Math.round(percent))),
+    remaining_minutes: finite(print.mc_remaining_time),
+    live_project_id: text(print.project_id),
   }
-  if (!cached && factsCache.size >= FACTS_CACHE_SIZE) factsCache.delete(factsCache.keys().next().value!)
-  factsCache.set(device.dev_id, { state: device.state, facts })
-  return facts
 }
 
 function text(value: unknown): string {
@@ -135,7 +128,13 @@ export class DeviceStateService {
         }
         await trx
           .updateTable('devices')
-          .set({ state: JSON.stringify(state), firmware_version: firmware, current_task_id: currentTaskId, updated_at: now })
+          .set({
+            state: JSON.stringify(state),
+            ...liveFacts(isObject(state.print) ? state.print : {}),
+            firmware_version: firmware,
+            current_task_id: currentTaskId,
+            updated_at: now,
+          })
           .where('dev_id', '=', devId)
           .execute()
       }),
@@ -190,19 +189,23 @@ export class DeviceStateService {
     if (Number(res.numUpdatedRows) === 0) throw new ApiError('notFound', `no device ${devId}`)
   }
 
-  printStatus(device: Pick<DeviceRow, 'dev_id' | 'state'>): PrintStatus {
-    return printFacts(device).status
+  printStatus(device: Pick<DeviceRow, 'print_status'>): PrintStatus {
+    return device.print_status as PrintStatus
   }
 
   /** `user/print`: each device's live print; task fields null while it is idle. */
-  async printView(devices: DeviceRow[]) {
+  async printView(devices: DeviceSummary[]) {
     const ids = devices.map((d) => d.current_task_id).filter((id): id is number => id !== null)
     const tasks = ids.length
-      ? await this.ctx.database.db.selectFrom('tasks').selectAll().where('id', 'in', ids).execute()
+      ? await this.ctx.database.db
+          .selectFrom('tasks')
+          .select(['id', 'title', 'model_id', 'profile_id', 'start_time', 'created_at', 'cover'])
+          .where('id', 'in', ids)
+          .execute()
       : []
     const byId = new Map(tasks.map((t) => [t.id, t]))
     return devices.map((d) => {
-      const { status, remaining, percent, projectId } = printFacts(d)
+      const status = d.print_status as PrintStatus
       const task = d.current_task_id === null ? undefined : byId.get(d.current_task_id)
       const live = status !== 'IDLE' && task !== undefined
       // One object literal, no spreads: V8 builds it several times faster (this runs per device).
@@ -217,12 +220,12 @@ export class DeviceStateService {
         task_name: live ? task.title : null,
         task_status: live ? status : null,
         model_id: live ? task.model_id : null,
-        project_id: live ? projectId : null,
+        project_id: live ? d.live_project_id : null,
         profile_id: live ? String(task.profile_id) : null,
         start_time: live ? isoUtc(task.start_time ?? task.created_at) : null,
         // Printers report minutes remaining; the cloud answers seconds.
-        prediction: !live ? null : Number.isFinite(remaining) ? Math.max(0, Math.round(remaining * 60)) : 0,
-        progress: !live ? null : Number.isFinite(percent) ? Math.max(0, Math.min(100, Math.round(percent))) : 0,
+        prediction: live ? Math.max(0, Math.round((d.remaining_minutes ?? 0) * 60)) : null,
+        progress: live ? (d.progress ?? 0) : null,
         thumbnail: live ? (task.cover ?? this.tasks.placeholderCover) : null,
       }
     })

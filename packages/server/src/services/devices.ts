@@ -11,6 +11,39 @@ import { compareVersions } from '../lib/version.ts'
 import type { AccountService } from './accounts.ts'
 
 export type DeviceRow = Selectable<DevicesTable>
+/** A device without its merged report: what listings read. */
+export type DeviceSummary = Omit<DeviceRow, 'state'>
+
+const SUMMARY_COLUMNS = [
+  'dev_id',
+  'owner_uid',
+  'name',
+  'dev_model_name',
+  'dev_product_name',
+  'dev_access_code',
+  'dev_structure',
+  'nozzle_diameter',
+  'firmware_version',
+  'online',
+  'current_task_id',
+  'print_status',
+  'progress',
+  'remaining_minutes',
+  'live_project_id',
+  'bound_at',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof DeviceRow)[]
+
+/** A device with no state: what a fresh binding starts from. */
+const CLEAR_STATE = {
+  state: '{}',
+  current_task_id: null,
+  print_status: 'IDLE',
+  progress: null,
+  remaining_minutes: null,
+  live_project_id: '',
+} as const
 
 export interface DeviceFields {
   name?: string | undefined
@@ -57,8 +90,8 @@ export class DeviceService {
   }
 
   /** The caller's devices, in the order they were bound; optionally only some ids. */
-  listBound(uid: number, devIds?: string[]): Promise<DeviceRow[]> {
-    let q = this.ctx.database.db.selectFrom('devices').selectAll().where('owner_uid', '=', uid)
+  listBound(uid: number, devIds?: string[]): Promise<DeviceSummary[]> {
+    let q = this.ctx.database.db.selectFrom('devices').select(SUMMARY_COLUMNS).where('owner_uid', '=', uid)
     if (devIds) {
       if (devIds.length === 0) return Promise.resolve([])
       q = q.where('dev_id', 'in', devIds)
@@ -85,7 +118,7 @@ export class DeviceService {
     await db.transaction().execute(async (trx) => {
       await trx
         .updateTable('devices')
-        .set({ owner_uid: null, bound_at: null, state: '{}', current_task_id: null, online: 0, updated_at: this.ctx.now() })
+        .set({ owner_uid: null, bound_at: null, ...CLEAR_STATE, online: 0, updated_at: this.ctx.now() })
         .where('dev_id', '=', devId)
         .execute()
       await trx.deleteFrom('ttcodes').where('dev_id', '=', devId).execute()
@@ -183,7 +216,7 @@ export class DeviceService {
       // Bound only if still unbound: a concurrent registration loses with 409.
       const row = await db
         .updateTable('devices')
-        .set({ ...fields, state: '{}', current_task_id: null })
+        .set({ ...fields, ...CLEAR_STATE })
         .where('dev_id', '=', input.dev_id)
         .where('owner_uid', 'is', null)
         .returningAll()
@@ -193,7 +226,7 @@ export class DeviceService {
     }
     const row = await db
       .insertInto('devices')
-      .values({ dev_id: input.dev_id, ...fields, online: 0, state: '{}', current_task_id: null, created_at: now })
+      .values({ dev_id: input.dev_id, ...fields, online: 0, ...CLEAR_STATE, created_at: now })
       .onConflict((oc) => oc.column('dev_id').doNothing())
       .returningAll()
       .executeTakeFirst()
@@ -212,7 +245,7 @@ export class DeviceService {
         if (device.owner_uid !== null) throw new ApiError('conflict', `device ${devId} is bound to a user`)
         await this.ctx.database.db
           .updateTable('devices')
-          .set({ owner_uid: uid, bound_at: this.ctx.now(), state: '{}', current_task_id: null })
+          .set({ owner_uid: uid, bound_at: this.ctx.now(), ...CLEAR_STATE })
           .where('dev_id', '=', devId)
           .execute()
       }

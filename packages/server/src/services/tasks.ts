@@ -28,6 +28,21 @@ export const DEFAULT_PAGE = 20
 /** Typed columns; everything else a client sends goes to `extra`. */
 const COLUMNS = new Set(['id', 'deviceId', 'status', 'mode', 'title', 'cover', 'modelId', 'profileId', 'plateIndex', 'designId', 'weight', 'length', 'costTime', 'startTime', 'endTime', 'deviceModel', 'deviceName'])
 
+/** The `task_counts` device id of the per-user row that counts every device. */
+export const ALL_DEVICES = '*'
+
+/** Adds `delta` tasks of a status on a device to the maintained counts (and to the all-devices row). */
+export async function addTaskCount(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+  await db
+    .insertInto('task_counts')
+    .values([
+      { uid, device_id: deviceId, status, n: delta },
+      { uid, device_id: ALL_DEVICES, status, n: delta },
+    ])
+    .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
+    .execute()
+}
+
 export interface NewTask {
   uid: number
   deviceId: string
@@ -182,12 +197,8 @@ export class TaskService {
     return updated
   }
 
-  private async count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
-    await db
-      .insertInto('task_counts')
-      .values({ uid, device_id: deviceId, status, n: delta })
-      .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
-      .execute()
+  private count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+    return addTaskCount(db, uid, deviceId, status, delta)
   }
 
   /** Newest first; `after` continues past a task id, `offset` then counts from there. */
@@ -196,10 +207,8 @@ export class TaskService {
     const limit = Math.min(page.limit ?? DEFAULT_PAGE, MAX_PAGE)
     let q = db.selectFrom('tasks').selectAll().where('uid', '=', uid)
     let c = db.selectFrom('task_counts').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('total')).where('uid', '=', uid)
-    if (filter.deviceId) {
-      q = q.where('device_id', '=', filter.deviceId)
-      c = c.where('device_id', '=', filter.deviceId)
-    }
+    if (filter.deviceId) q = q.where('device_id', '=', filter.deviceId)
+    c = c.where('device_id', '=', filter.deviceId || ALL_DEVICES)
     if (filter.status) {
       q = q.where('status', '=', filter.status)
       c = c.where('status', '=', filter.status)

@@ -9,6 +9,7 @@ import * as m0002 from './0002_slicer_resources.ts'
 import * as m0003 from './0003_devices_tasks.ts'
 import * as m0004 from './0004_slicer_settings.ts'
 import * as m0005 from './0005_projects.ts'
+import * as m0006 from './0006_device_live.ts'
 
 export interface MigrationContext {
   dialect: Dialect
@@ -27,6 +28,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0003_devices_tasks', m0003],
   ['0004_slicer_settings', m0004],
   ['0005_projects', m0005],
+  ['0006_device_live', m0006],
 ]
 
 /** The name of the newest migration: the database is current when it has run. */

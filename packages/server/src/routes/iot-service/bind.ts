@@ -1,7 +1,7 @@
 /** iot-service `user/bind`: the caller's printers; DELETE unbinds one. */
 import { BindListQuery, BindReply, ErrorBodySchema, SuccessReply, UnbindRequest } from '@bambu-cloud/protocol'
 import { principalOf, type App } from '../../http/types.ts'
-import type { DeviceRow } from '../../services/devices.ts'
+import type { DeviceSummary } from '../../services/devices.ts'
 
 const tags = ['iot-service: devices']
 const success = { message: 'success' as const, code: null, error: null }
@@ -9,7 +9,7 @@ const success = { message: 'success' as const, code: null, error: null }
 export default async function bindRoutes(app: App) {
   const { devices, deviceState } = app.services
 
-  const bound = (d: DeviceRow) => ({
+  const bound = (d: DeviceSummary) => ({
     dev_id: d.dev_id,
     name: d.name,
     online: d.online === 1,
