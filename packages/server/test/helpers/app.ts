@@ -193,3 +193,24 @@ export async function getJson(s: TestApp, token: string, url: string) {
   assert.equal(res.statusCode, 200, `${url}: ${res.body}`)
   return res.json()
 }
+
+/**
+ * Asserts a 200 token answer that asks for another step (`verifyCode` or `tfa`): all seven
+ * fields, empty tokens, zero lifetimes, no cookies. Returns the `tfaKey` (empty for codes).
+ */
+export function assertNextStep(res: LightMyRequestResponse, loginType: 'verifyCode' | 'tfa'): string {
+  assert.equal(res.statusCode, 200, res.body)
+  const body = res.json() as TokenBody
+  assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
+  assert.equal(body.accessToken, '')
+  assert.equal(body.refreshToken, '')
+  assert.equal(body.expiresIn, 0)
+  assert.equal(body.refreshExpiresIn, 0)
+  assert.equal(typeof body.tfaKey, 'string')
+  if (loginType === 'tfa') assert.ok(body.tfaKey.length >= 16)
+  else assert.equal(body.tfaKey, '')
+  assert.equal(body.accessMethod, '')
+  assert.equal(body.loginType, loginType)
+  assert.equal(res.headers['set-cookie'], undefined)
+  return body.tfaKey
+}
