@@ -45,6 +45,14 @@ export const ErrorTable = {
   adminUnauthorized: entry(1010, 401, 'Admin token required', ''),
   internal: entry(1011, 500, 'Internal server error'),
   unavailable: entry(1012, 503, 'Service unavailable'),
+  /** A signed file URL whose signature is missing or does not match its path. */
+  signatureMismatch: entry(1013, 403, 'Signature does not match', 'The URL’s signature is missing or invalid'),
+  /** A signed upload URL past its expiry. */
+  urlExpired: entry(1014, 403, 'Request has expired', 'The upload URL has expired'),
+  /** An upload ticket (or its URL) presented again after it was used. */
+  ticketUsed: entry(1015, 409, 'Ticket already used'),
+  /** An upload the server could not accept or process; `message` says why. */
+  uploadFailed: entry(1016, 422, 'Upload failed'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable

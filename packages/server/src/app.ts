@@ -22,13 +22,16 @@ import bindRoutes from './routes/iot-service/bind.ts'
 import deviceRoutes from './routes/iot-service/device.ts'
 import iotTaskRoutes from './routes/iot-service/task.ts'
 import assetRoutes from './routes/system/assets.ts'
+import fileRoutes from './routes/system/files.ts'
 import messageRoutes from './routes/user-service/messages.ts'
 import myTicketRoutes from './routes/user-service/my-ticket.ts'
 import taskRoutes from './routes/user-service/tasks.ts'
 import adminSlicerRoutes from './routes/admin/slicer.ts'
 import adminUserRoutes from './routes/admin/users.ts'
 import preferenceRoutes from './routes/design-user-service/preference.ts'
+import notificationRoutes from './routes/iot-service/notification.ts'
 import projectRoutes from './routes/iot-service/project.ts'
+import uploadRoutes from './routes/iot-service/upload.ts'
 import slicerResourceRoutes from './routes/iot-service/slicer-resource.ts'
 import slicerSettingRoutes from './routes/iot-service/slicer-setting.ts'
 import healthRoutes from './routes/system/health.ts'
@@ -91,7 +94,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       })
     }
   })
+  // Abandoned uploads and files of deleted projects go; notified uploads a restart cut off resume.
+  const sweepEvery = Math.min(config.uploadAbandonAfter * 250, 10 * 60_000)
+  const sweeper = setInterval(() => {
+    services.uploads.sweep().catch((err: unknown) => app.log.error({ err }, 'file sweep failed'))
+  }, sweepEvery)
+  sweeper.unref()
+  app.addHook('onReady', async () => {
+    // Not fatal: /healthz reports a database that is not there (or not migrated) yet.
+    await services.uploads.resume().catch((err: unknown) => app.log.warn({ err }, 'could not resume pending uploads'))
+  })
   app.addHook('onClose', async () => {
+    clearInterval(sweeper)
+    await services.uploads.close()
     await services.mailer.close()
     if (options.closeDatabase) await database.db.destroy()
   })
@@ -163,6 +178,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(assetRoutes)
   await app.register(adminDeviceRoutes)
   await app.register(projectRoutes)
+  await app.register(notificationRoutes)
+  await app.register(uploadRoutes)
+  await app.register(fileRoutes)
   await app.register(adminUserRoutes)
   await app.register(adminSlicerRoutes)
 

@@ -38,6 +38,12 @@ export interface Config {
   logLevel: string
   /** How many live presets of each type one user may keep in the cloud. */
   settingQuotas: Record<'print' | 'printer' | 'filament', number>
+  /** The largest file a signed upload URL accepts, bytes. */
+  maxUploadBytes: number
+  /** Seconds a signed upload URL stays valid. */
+  uploadUrlTtl: number
+  /** Seconds after which an upload never notified (or a print file never attached) is removed. */
+  uploadAbandonAfter: number
 }
 
 export class ConfigError extends Error {
@@ -141,5 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
       printer: integer(env, 'SETTING_QUOTA_PRINTER', 100, 0, 1_000_000),
       filament: integer(env, 'SETTING_QUOTA_FILAMENT', 500, 0, 1_000_000),
     },
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    uploadUrlTtl: integer(env, 'UPLOAD_URL_TTL', 900, 10, 7 * 86400),
+    uploadAbandonAfter: integer(env, 'UPLOAD_ABANDON_AFTER', 3600, 60, 30 * 86400),
   }
 }

@@ -20,6 +20,10 @@ const OPEN_ROUTES = [
   'POST /v1/user-service/user/ticket/:ticket',
   'GET /v1/iot-service/api/slicer/resource',
   'GET /assets/task-cover.png',
+  // Signed file URLs: the signature in the query is the credential (checked below).
+  'PUT /files/:project_id/:file',
+  'GET /files/:project_id/:file',
+  'GET /files/:project_id/:file/*',
 ]
 
 function concrete(url: string): string {
@@ -94,6 +98,21 @@ test('every admin route answers 401 without the admin token, even to a logged-in
       const body = res.json()
       assert.equal(typeof body.code, 'number')
       assert.equal(typeof body.error, 'string')
+    }
+  }
+})
+
+test('the signed file routes refuse every request without a valid signature', async (t) => {
+  const s = await startTestApp(t)
+  const mismatch = { code: 1013, error: 'Signature does not match', message: 'The URL’s signature is missing or invalid' }
+  const routes = s.app.routeTable.filter((r) => r.url.startsWith('/files/'))
+  assert.equal(routes.length, 3)
+  for (const route of routes) {
+    const url = concrete(route.url).replace('/files/1/1', '/files/1/upload-00000000000000000000000000000000.3mf')
+    for (const query of ['', '?sig=', '?sig=AAAA', '?expires=1&sig=AAAA', '?expires=x&sig=AAAA']) {
+      const res = await s.request({ method: route.method as 'GET', url: url + query, payload: route.method === 'PUT' ? Buffer.from('PK') : undefined })
+      assert.equal(res.statusCode, 403, `${route.method} ${url}${query}`)
+      assert.deepEqual(res.json(), mismatch)
     }
   }
 })

@@ -19,6 +19,7 @@ interface Owned {
   profileId: number
   modelId: string
   uploadTicket: string
+  uploadUrl: string
   presetId: string
   signOnTicket: string
 }
@@ -30,10 +31,9 @@ async function setUp(s: TestApp, account: string, devId: string): Promise<Owned>
   await report(s, devId, { gcode_state: 'RUNNING', subtask_name: `${account} print`, gcode_start_time: '1700000000' })
   await report(s, devId, { gcode_state: 'FINISH' })
   const created = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers: bearer(token), payload: { deviceId: devId, title: `${account} task` } })
-  const { projects } = s.app.services
-  const project = await projects.createProject(user.uid, { name: `${account} project` })
-  const profile = await projects.addProfile(project.project_id, { name: 'plate', context: { plates: [] } })
-  const upload = await projects.openUpload(project.project_id)
+  const createdProject = await s.request({ method: 'POST', url: '/v1/iot-service/api/user/project', headers: bearer(token), payload: { name: `${account} project` } })
+  assert.equal(createdProject.statusCode, 200, createdProject.body)
+  const project = createdProject.json()
   const preset = await s.request({
     method: 'POST',
     url: '/v1/iot-service/api/slicer/setting',
@@ -47,10 +47,11 @@ async function setUp(s: TestApp, account: string, devId: string): Promise<Owned>
     uid: user.uid,
     devId,
     taskId: created.json().id,
-    projectId: project.project_id,
-    profileId: profile.profile_id,
+    projectId: Number(project.project_id),
+    profileId: Number(project.profile_id),
     modelId: project.model_id,
-    uploadTicket: upload.ticket,
+    uploadTicket: project.upload_ticket,
+    uploadUrl: project.upload_url,
     presetId: preset.json().setting_id,
     signOnTicket: ticket,
   }
@@ -172,6 +173,25 @@ const WALK: Record<string, Check> = {
   'GET /v1/iot-service/api/user/notification': async (a, _b, call) => {
     forbidden(await call({ method: 'GET', url: `/v1/iot-service/api/user/notification?action=upload&ticket=${a.uploadTicket}` }), 'notification')
   },
+  'PUT /v1/iot-service/api/user/notification': async (a, _b, call) => {
+    forbidden(await call({ method: 'PUT', url: '/v1/iot-service/api/user/notification', payload: { upload: { ticket: a.uploadTicket, origin_file_name: 'x.3mf' } } }), 'notify')
+  },
+  'POST /v1/iot-service/api/user/project': async (a, _b, call) => {
+    const res = await call({ method: 'POST', url: '/v1/iot-service/api/user/project', payload: { name: 'mine' } })
+    assert.equal(res.statusCode, 200)
+    const body = res.json()
+    assert.ok(body.project_id !== String(a.projectId) && body.model_id !== a.modelId && body.upload_ticket !== a.uploadTicket)
+  },
+  'PATCH /v1/iot-service/api/user/project/:project_id': async (a, b, call) => {
+    const url = (id: number) => `/v1/iot-service/api/user/project/${id}`
+    forbidden(await call({ method: 'PATCH', url: url(a.projectId), payload: { name: 'stolen' } }), 'rename project')
+    forbidden(await call({ method: 'PATCH', url: url(b.projectId), payload: { profile_id: String(a.profileId) } }), 'name a profile')
+    const print = { profile_id: String(b.profileId), profile_print_3mf: [{ plate_idx: 1, url: a.uploadUrl }] }
+    forbidden(await call({ method: 'PATCH', url: url(b.projectId), payload: print }), 'attach a file')
+  },
+  'GET /v1/iot-service/api/user/upload': async (a, _b, call) => {
+    forbidden(await call({ method: 'GET', url: `/v1/iot-service/api/user/upload?models=${a.modelId}_${a.profileId}_1.3mf` }), 'upload urls')
+  },
 }
 
 test('a second user walks every authenticated route with the first user’s ids and gets nothing of theirs', async (t) => {
@@ -186,6 +206,7 @@ test('a second user walks every authenticated route with the first user’s ids 
     bind: (await getJson(s, a.token, '/v1/iot-service/api/user/bind')).devices,
     tasks: await getJson(s, a.token, '/v1/user-service/my/tasks'),
     preset: await getJson(s, a.token, `/v1/iot-service/api/slicer/setting/${a.presetId}`),
+    project: await getJson(s, a.token, `/v1/iot-service/api/user/project/${a.projectId}`),
   }
   for (const prefix of ['', '/api']) {
     const call = (o: InjectOptions) => s.request({ ...o, url: `${prefix}${o.url}`, headers: { ...bearer(b.token), ...(o.headers ?? {}) } })
@@ -195,6 +216,7 @@ test('a second user walks every authenticated route with the first user’s ids 
   assert.deepEqual((await getJson(s, a.token, '/v1/iot-service/api/user/bind')).devices, before.bind)
   assert.deepEqual(await getJson(s, a.token, '/v1/user-service/my/tasks'), before.tasks)
   assert.deepEqual(await getJson(s, a.token, `/v1/iot-service/api/slicer/setting/${a.presetId}`), before.preset)
+  assert.deepEqual(await getJson(s, a.token, `/v1/iot-service/api/user/project/${a.projectId}`), before.project)
 
   // B logging out ends B's login only.
   const out = await s.request({ method: 'POST', url: '/v1/user-service/my/logout', headers: bearer(b.token), payload: { refreshtoken: '' } })

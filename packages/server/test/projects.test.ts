@@ -221,7 +221,7 @@ test('findPlate gives a plate’s cover, weight, time and filament length, for i
   assert.deepEqual(await projects.findPlate(a.uid, model_id, sparse.profile_id, 1), { cover: null, weight: 2.25, costTime: 60, length: 750 })
 })
 
-test('notification polls an upload: running until success or failed; the project shows the running ticket', async (t) => {
+test('notification polls an upload: running until success, or a 422 with the reason; the project shows the running ticket', async (t) => {
   const { a, projects } = await setup(t)
   const project = await projects.createProject(a.uid, { name: 'Bracket' })
   const upload = await projects.openUpload(project.project_id, { uploadUrl: 'https://files.example.org/u/1' })
@@ -240,10 +240,11 @@ test('notification polls an upload: running until success or failed; the project
 
   const mesh = await projects.openUpload(project.project_id, { action: 'import_mesh' })
   assert.deepEqual((await poll(mesh.ticket, 'import_mesh')).json(), { message: 'running', code: null, error: null })
-  await projects.settleUpload(mesh.ticket, 'failed')
+  // A failure is never a 2xx (some clients go on at any 2xx): 422 with the reason.
+  await projects.settleUpload(mesh.ticket, 'failed', 'The mesh could not be read')
   const failed = await poll(mesh.ticket, 'import_mesh')
-  assert.equal(failed.statusCode, 200)
-  assert.deepEqual(failed.json(), { message: 'failed', code: null, error: null })
+  assert.equal(failed.statusCode, 422)
+  assert.deepEqual(failed.json(), { code: 1016, error: 'Upload failed', message: 'The mesh could not be read' })
 })
 
 test('notification errors: missing or bad fields, unknown tickets, another user’s ticket', async (t) => {

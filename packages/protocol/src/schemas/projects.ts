@@ -100,9 +100,13 @@ export const UploadNotificationQuery = Type.Object({
   ticket: Type.Optional(Type.String({ maxLength: 128 })),
 })
 
-/** The envelope's `message` carries the upload's status here, not `success`. */
+/**
+ * The envelope's `message` carries the upload's status here. A failed upload answers the
+ * error envelope instead (422, code 1016, `message` says why): clients that take any 2xx
+ * as done must not go on.
+ */
 export const UploadNotificationReply = Type.Object({
-  message: UploadStatus,
+  message: Type.Union([Type.Literal('running'), Type.Literal('success')]),
   code: Type.Null(),
   error: Type.Null(),
 })

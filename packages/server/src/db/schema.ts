@@ -195,6 +195,9 @@ export interface ProjectsTable {
   name: string
   status: string
   content: string | null
+  /** Signed link to the project's 3MF and its MD5, once an upload was processed. */
+  download_url: string | null
+  download_md5: string | null
   created_at: number
   updated_at: number
 }
@@ -224,8 +227,32 @@ export interface UploadTicketsTable {
   action: 'upload' | 'import_mesh'
   status: 'running' | 'success' | 'failed'
   upload_url: string | null
+  /** Where the file is stored (named when the ticket opens); `uploaded_at` says it arrived. */
+  blob_key: string | null
+  size: number | null
+  md5: string | null
+  /** `origin_file_name` from the notification. */
+  file_name: string | null
+  uploaded_at: number | null
+  notified_at: number | null
+  /** Why it failed, as the notification poll reports it. */
+  error: string | null
   created_at: number
   updated_at: number
+}
+
+/** A print-ready 3MF for one plate of a profile (uploaded via `user/upload`, attached by `PATCH`). */
+export interface PrintFilesTable {
+  id: Generated<number>
+  project_id: number
+  profile_id: number
+  plate_index: number
+  blob_key: string
+  size: number
+  md5: string
+  gcode_entry: string | null
+  attached_at: number | null
+  created_at: number
 }
 
 export interface SlicerSettingsTable {
@@ -265,6 +292,7 @@ export interface Database {
   projects: ProjectsTable
   project_profiles: ProjectProfilesTable
   upload_tickets: UploadTicketsTable
+  print_files: PrintFilesTable
   slicer_settings: SlicerSettingsTable
 }
 

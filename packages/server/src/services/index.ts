@@ -1,12 +1,18 @@
 /** Builds every service once, wired together; routes, the admin API and the CLI share them. */
+import path from 'node:path'
 import type { ServiceContext } from '../context.ts'
+import type { BlobStore } from '../storage/blob-store.ts'
+import { FsBlobStore } from '../storage/fs-blob-store.ts'
 import { AccountService } from './accounts.ts'
 import { DeviceStateService } from './device-state.ts'
 import { DeviceService } from './devices.ts'
+import { FileLinks } from './file-links.ts'
+import { FileService } from './files.ts'
 import { LoginCodeService } from './login-codes.ts'
 import { LoginService } from './login.ts'
 import { Mailer } from './mailer.ts'
 import { MessageService } from './messages.ts'
+import { PrintFileService } from './print-files.ts'
 import { ProjectService } from './projects.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { SlicerResourceService } from './slicer-resources.ts'
@@ -15,6 +21,7 @@ import { TfaService } from './tfa.ts'
 import { TaskService } from './tasks.ts'
 import { TicketService } from './tickets.ts'
 import { TokenService } from './tokens.ts'
+import { UploadService } from './uploads.ts'
 
 export interface Services {
   accounts: AccountService
@@ -29,6 +36,12 @@ export interface Services {
   tasks: TaskService
   messages: MessageService
   projects: ProjectService
+  /** Uploaded files, under DATA_DIR/files. */
+  blobs: BlobStore
+  fileLinks: FileLinks
+  files: FileService
+  uploads: UploadService
+  printFiles: PrintFileService
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -46,6 +59,10 @@ export function createServices(ctx: ServiceContext): Services {
     new RateLimiter(ctx),
   )
   const tasks = new TaskService(ctx)
+  const projects = new ProjectService(ctx)
+  const blobs = new FsBlobStore(path.join(ctx.config.dataDir, 'files'))
+  const fileLinks = new FileLinks(ctx)
+  const printFiles = new PrintFileService(ctx, fileLinks, blobs)
   return {
     accounts,
     tokens,
@@ -58,6 +75,11 @@ export function createServices(ctx: ServiceContext): Services {
     deviceState: new DeviceStateService(ctx, tasks),
     tasks,
     messages: new MessageService(ctx, tasks),
-    projects: new ProjectService(ctx),
+    projects,
+    blobs,
+    fileLinks,
+    files: new FileService(fileLinks, blobs),
+    uploads: new UploadService(ctx, projects, fileLinks, blobs, printFiles),
+    printFiles,
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Cloud projects: projects, their profiles (plates and predictions in a JSON `context`)
- * and upload tickets. The upload pipeline fills them; routes read them; tasks ask for a
- * plate's cover and estimates.
+ * and upload tickets. The upload service fills them; routes read them; tasks ask for a
+ * plate's cover and estimates. Writers take an optional executor so the upload service
+ * can create a project, its profile and its ticket in one transaction.
  */
 import { randomBytes } from 'node:crypto'
-import type { Selectable } from 'kysely'
+import type { Kysely, Selectable } from 'kysely'
 import type { UploadAction, UploadStatus } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
-import type { ProjectProfilesTable, ProjectsTable, UploadTicketsTable } from '../db/schema.ts'
+import type { Database, ProjectProfilesTable, ProjectsTable, UploadTicketsTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 
 export type ProjectRow = Selectable<ProjectsTable>
@@ -53,11 +54,11 @@ export interface ProjectDetail {
 export class ProjectService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async createProject(uid: number, input: NewProject): Promise<ProjectRow> {
+  async createProject(uid: number, input: NewProject, db: Kysely<Database> = this.ctx.database.db): Promise<ProjectRow> {
     const now = this.ctx.now()
     // 56 random bits: a clash is all but impossible, but the unique column decides.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row = await this.ctx.database.db
+      const row = await db
         .insertInto('projects')
         .values({
           uid,
@@ -77,34 +78,33 @@ export class ProjectService {
   }
 
   /** Adds a profile; the project's update time moves with it. */
-  async addProfile(projectId: number, input: NewProfile): Promise<ProfileRow> {
+  async addProfile(projectId: number, input: NewProfile, db?: Kysely<Database>): Promise<ProfileRow> {
+    if (!db) return this.ctx.database.db.transaction().execute((trx) => this.addProfile(projectId, input, trx))
     const now = this.ctx.now()
-    return this.ctx.database.db.transaction().execute(async (trx) => {
-      const project = await trx
-        .updateTable('projects')
-        .set({ updated_at: now })
-        .where('project_id', '=', projectId)
-        .returning(['model_id'])
-        .executeTakeFirst()
-      if (!project) throw new ApiError('notFound', `no project ${projectId}`)
-      return trx
-        .insertInto('project_profiles')
-        .values({
-          project_id: projectId,
-          model_id: project.model_id,
-          name: input.name,
-          status: 'ACTIVE',
-          content: input.content ?? null,
-          context: JSON.stringify(input.context),
-          filename: input.filename ?? null,
-          url: input.url ?? null,
-          md5: input.md5 ?? null,
-          created_at: now,
-          updated_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-    })
+    const project = await db
+      .updateTable('projects')
+      .set({ updated_at: now })
+      .where('project_id', '=', projectId)
+      .returning(['model_id'])
+      .executeTakeFirst()
+    if (!project) throw new ApiError('notFound', `no project ${projectId}`)
+    return db
+      .insertInto('project_profiles')
+      .values({
+        project_id: projectId,
+        model_id: project.model_id,
+        name: input.name,
+        status: 'ACTIVE',
+        content: input.content ?? null,
+        context: JSON.stringify(input.context),
+        filename: input.filename ?? null,
+        url: input.url ?? null,
+        md5: input.md5 ?? null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
   }
 
   /** The owner's projects, newest first. */
@@ -123,13 +123,7 @@ export class ProjectService {
    */
   async projectOf(uid: number, projectId: number): Promise<ProjectDetail> {
     const { db } = this.ctx.database
-    const project = await db
-      .selectFrom('projects')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('uid', '=', uid)
-      .executeTakeFirst()
-    if (!project) throw new ApiError('forbidden')
+    const project = await this.ownedProject(uid, projectId)
     const profiles = await db
       .selectFrom('project_profiles')
       .selectAll()
@@ -145,6 +139,34 @@ export class ProjectService {
       .orderBy('created_at', 'desc')
       .executeTakeFirst()
     return { project, profiles, upload: upload ?? null }
+  }
+
+  /** One of the owner's projects (no profiles); unknown and foreign ids are both forbidden. */
+  async ownedProject(uid: number, projectId: number): Promise<ProjectRow> {
+    const project = await this.ctx.database.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('uid', '=', uid)
+      .executeTakeFirst()
+    if (!project) throw new ApiError('forbidden')
+    return project
+  }
+
+  /** A profile of this project, or forbidden (a profile elsewhere is not the caller's to name here). */
+  async profileInProject(projectId: number, profileId: number): Promise<ProfileRow> {
+    const profile = await this.ctx.database.db
+      .selectFrom('project_profiles')
+      .selectAll()
+      .where('profile_id', '=', profileId)
+      .where('project_id', '=', projectId)
+      .executeTakeFirst()
+    if (!profile) throw new ApiError('forbidden')
+    return profile
+  }
+
+  async rename(projectId: number, name: string): Promise<void> {
+    await this.ctx.database.db.updateTable('projects').set({ name, updated_at: this.ctx.now() }).where('project_id', '=', projectId).execute()
   }
 
   /** One of the owner's profiles; like projects, unknown and foreign ids look the same. */
@@ -173,38 +195,29 @@ export class ProjectService {
     if (!row) return null
     const plates = (JSON.parse(row.context) as { plates?: unknown }).plates
     const plate = Array.isArray(plates) ? (plates as Plate[]).find((p) => Number(p?.index) === plateIndex) : undefined
-    if (!plate) return null
-    const filaments = Array.isArray(plate.filaments) ? plate.filaments : []
-    const sum = (pick: (f: Filament) => unknown) => filaments.reduce((total, f) => total + number(pick(f)), 0)
-    const weight = plate.weight === undefined || plate.weight === null ? sum((f) => f.used_g) : number(plate.weight)
-    return {
-      cover: typeof plate.thumbnail?.url === 'string' ? plate.thumbnail.url : null,
-      weight,
-      costTime: number(plate.prediction),
-      // used_m has centimetre precision: whole millimetres lose nothing and drop float noise.
-      length: Math.round(sum((f) => f.used_m) * 1000),
-    }
+    return plate ? plateEstimate(plate) : null
   }
 
-  /** Opens a ticket for a project's upload; the pipeline settles it with `settleUpload`. */
+  /** Opens a ticket for a project's upload (the upload service settles it). */
   async openUpload(
     projectId: number,
-    options: { action?: UploadAction; profileId?: number | null; uploadUrl?: string | null } = {},
+    options: { action?: UploadAction; profileId?: number | null; ticket?: string; uploadUrl?: string | null; blobKey?: string | null } = {},
+    db: Kysely<Database> = this.ctx.database.db,
   ): Promise<UploadTicketRow> {
-    const { db } = this.ctx.database
     const project = await db.selectFrom('projects').select('uid').where('project_id', '=', projectId).executeTakeFirst()
     if (!project) throw new ApiError('notFound', `no project ${projectId}`)
     const now = this.ctx.now()
     return db
       .insertInto('upload_tickets')
       .values({
-        ticket: randomBytes(16).toString('hex'),
+        ticket: options.ticket ?? newTicket(),
         uid: project.uid,
         project_id: projectId,
         profile_id: options.profileId ?? null,
         action: options.action ?? 'upload',
         status: 'running',
         upload_url: options.uploadUrl ?? null,
+        blob_key: options.blobKey ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -212,28 +225,13 @@ export class ProjectService {
       .executeTakeFirstOrThrow()
   }
 
-  async settleUpload(ticket: string, status: Exclude<UploadStatus, 'running'>): Promise<void> {
+  /** Settles a ticket by hand (tests, admin tools); the upload service does it with the file's facts. */
+  async settleUpload(ticket: string, status: Exclude<UploadStatus, 'running'>, error: string | null = null): Promise<void> {
     await this.ctx.database.db
       .updateTable('upload_tickets')
-      .set({ status, updated_at: this.ctx.now() })
+      .set({ status, error, updated_at: this.ctx.now() })
       .where('ticket', '=', ticket)
       .execute()
-  }
-
-  /**
-   * The status of the caller's ticket for an action. Tickets are random, so an unknown one
-   * may say so (404); another user's is forbidden.
-   */
-  async uploadStatus(uid: number, action: UploadAction, ticket: string): Promise<UploadStatus> {
-    const row = await this.ctx.database.db
-      .selectFrom('upload_tickets')
-      .select(['uid', 'status'])
-      .where('ticket', '=', ticket)
-      .where('action', '=', action)
-      .executeTakeFirst()
-    if (!row) throw new ApiError('notFound', 'No such ticket')
-    if (row.uid !== uid) throw new ApiError('forbidden')
-    return row.status
   }
 }
 
@@ -242,7 +240,12 @@ interface Filament {
   used_g?: unknown
 }
 
-interface Plate {
+/** A random upload ticket: 128 bits, hex. */
+export function newTicket(): string {
+  return randomBytes(16).toString('hex')
+}
+
+export interface Plate {
   index?: unknown
   thumbnail?: { url?: unknown } | null
   prediction?: unknown
@@ -254,4 +257,18 @@ interface Plate {
 function number(value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number.parseFloat(value) : Number.NaN
   return Number.isFinite(n) ? n : 0
+}
+
+/** What a task records of a plate of a profile's context. */
+export function plateEstimate(plate: Plate): PlateEstimate {
+  const filaments = Array.isArray(plate.filaments) ? plate.filaments : []
+  const sum = (pick: (f: Filament) => unknown) => filaments.reduce((total, f) => total + number(pick(f)), 0)
+  const weight = plate.weight === undefined || plate.weight === null ? sum((f) => f.used_g) : number(plate.weight)
+  return {
+    cover: typeof plate.thumbnail?.url === 'string' ? plate.thumbnail.url : null,
+    weight,
+    costTime: number(plate.prediction),
+    // used_m has centimetre precision: whole millimetres lose nothing and drop float noise.
+    length: Math.round(sum((f) => f.used_m) * 1000),
+  }
 }

@@ -134,7 +134,8 @@ export class TaskService {
       deviceName: device.name,
       mode: body.mode ?? 'cloud_file',
       title: body.title ?? 'Untitled',
-      cover: plate?.cover ?? body.cover ?? null,
+      // Bambu Connect sends `cover: ""`: no cover, so the placeholder (or the plate's, later) shows.
+      cover: plate?.cover ?? (body.cover || null),
       modelId: body.modelId ?? '',
       profileId: profileId ?? 0,
       plateIndex: body.plateIndex ?? 0,

@@ -10,6 +10,7 @@ import * as m0003 from './0003_devices_tasks.ts'
 import * as m0004 from './0004_slicer_settings.ts'
 import * as m0005 from './0005_projects.ts'
 import * as m0006 from './0006_device_live.ts'
+import * as m0007 from './0007_uploads.ts'
 
 export interface MigrationContext {
   dialect: Dialect
@@ -29,6 +30,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0004_slicer_settings', m0004],
   ['0005_projects', m0005],
   ['0006_device_live', m0006],
+  ['0007_uploads', m0007],
 ]
 
 /** The name of the newest migration: the database is current when it has run. */

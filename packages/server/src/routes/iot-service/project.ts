@@ -1,9 +1,12 @@
 /**
- * iot-service `user/project`, `user/profile` and `user/notification`: reading the caller's
- * cloud projects and polling an upload. Another user's (or an unknown) project or
- * profile answers 403 code 8.
+ * iot-service `user/project` and `user/profile`: the caller's cloud projects and their
+ * profiles, creating a project (the first step of an upload) and updating one (the
+ * print-ready file per plate). Another user's (or an unknown) project or profile answers
+ * 403 code 8.
  */
 import {
+  CreateProjectReply,
+  CreateProjectRequest,
   ErrorBodySchema,
   ProjectDetailReply,
   ProjectIdParams,
@@ -11,8 +14,8 @@ import {
   ProjectProfileIdParams,
   ProjectProfileQuery,
   ProjectProfileReply,
-  UploadNotificationQuery,
-  UploadNotificationReply,
+  UpdateProjectReply,
+  UpdateProjectRequest,
 } from '@bambu-cloud/protocol'
 import { ApiError } from '../../errors.ts'
 import { principalOf, type App } from '../../http/types.ts'
@@ -35,7 +38,50 @@ function profileFields(row: ProfileRow) {
 }
 
 export default async function projectRoutes(app: App) {
-  const { projects } = app.services
+  const { projects, uploads } = app.services
+
+  app.post(
+    '/v1/iot-service/api/user/project',
+    {
+      schema: {
+        tags,
+        summary: 'Create a project: the first step of an upload',
+        description: 'Answers the project, its profile, and where to PUT the 3MF (`upload_url`, signed, no token) with the ticket to notify.',
+        body: CreateProjectRequest,
+        response: { 200: CreateProjectReply, 400: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const created = await uploads.createProject(principalOf(request).uid, request.body.name)
+      return {
+        ...success,
+        project_id: String(created.projectId),
+        model_id: created.modelId,
+        profile_id: String(created.profileId),
+        upload_url: created.uploadUrl,
+        upload_ticket: created.ticket,
+      }
+    },
+  )
+
+  app.patch(
+    '/v1/iot-service/api/user/project/:project_id',
+    {
+      schema: {
+        tags,
+        summary: 'Rename a project, or attach the print-ready 3MF per plate of one of its profiles',
+        description:
+          '`profile_print_3mf[].url` is the signed URL the file was PUT to (from `user/upload`); its plate’s `gcode` link in the profile context then points into it.',
+        params: ProjectIdParams,
+        body: UpdateProjectRequest,
+        response: { 200: UpdateProjectReply, 400: ErrorBodySchema, 403: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      await uploads.updateProject(principalOf(request).uid, request.params.project_id, request.body)
+      return success
+    },
+  )
 
   app.get(
     '/v1/iot-service/api/user/project',
@@ -83,9 +129,9 @@ export default async function projectRoutes(app: App) {
         update_time: sqlTime(project.updated_at),
         // Here the cloud writes a profile's absent content as "{}".
         profiles: profiles.map((row) => ({ ...profileFields(row), content: row.content ?? '{}' })),
-        // A project has no file of its own: each profile carries its 3MF.
-        download_url: null,
-        download_md5: null,
+        // The newest processed upload; each profile also carries the 3MF it was read from.
+        download_url: project.download_url,
+        download_md5: project.download_md5,
         keystore_xml: null,
         upload_url: upload?.upload_url ?? null,
         upload_ticket: upload?.ticket ?? null,
@@ -117,25 +163,6 @@ export default async function projectRoutes(app: App) {
         md5: row.md5,
         keystore_xml: null,
       }
-    },
-  )
-
-  app.get(
-    '/v1/iot-service/api/user/notification',
-    {
-      schema: {
-        tags,
-        summary: 'Poll an upload: `message` is running, success or failed',
-        querystring: UploadNotificationQuery,
-        response: { 200: UploadNotificationReply, 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema },
-      },
-    },
-    async (request) => {
-      const { action, ticket } = request.query
-      if (!action) throw new ApiError('fieldNotSet', "field 'action' is not set")
-      if (!ticket) throw new ApiError('fieldNotSet', "field 'ticket' is not set")
-      const status = await projects.uploadStatus(principalOf(request).uid, action, ticket)
-      return { message: status, code: null, error: null }
     },
   )
 }

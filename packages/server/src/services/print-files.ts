@@ -1,0 +1,201 @@
+/**
+ * Print-ready 3MF files, one per plate: after the project file, a slicer asks for upload
+ * URLs (`user/upload?models=<model>_<profile>_<plate>.3mf`), PUTs each file there and
+ * names it in `PATCH user/project/{id}`. An attached file gives its plate's G-code link;
+ * one never attached is removed by the sweep.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { Kysely, Selectable } from 'kysely'
+import type { ProfilePrint3mf, UploadUrl } from '@bambu-cloud/protocol'
+import type { ServiceContext } from '../context.ts'
+import type { Database, PrintFilesTable } from '../db/schema.ts'
+import { ApiError } from '../errors.ts'
+import { findPlateGcode } from '../lib/three-mf.ts'
+import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
+import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
+import { isBuiltContext, withPrints, type AttachedPrint } from './profile-context.ts'
+import { inspectStaged, stageUpload } from './upload-intake.ts'
+
+export type PrintFileRow = Selectable<PrintFilesTable>
+
+const MODEL_FILE = /^([A-Za-z0-9]{1,64})_(\d{1,16})_(\d{1,4})\.3mf$/
+const PRINT_FILE = /^print-(\d{1,16})-(\d{1,4})-[0-9a-f]{16}\.3mf$/
+const PROJECT_FILE = /^upload-[0-9a-f]{32}\.3mf$/
+
+/** What a signed upload path names: the project's file (its ticket's) or a plate's print file. */
+export type UploadTarget =
+  | { kind: 'project'; projectId: number; file: string }
+  | { kind: 'print'; projectId: number; file: string; profileId: number; plate: number }
+
+export function parseUploadTarget(projectId: string, file: string): UploadTarget | null {
+  if (!/^\d{1,16}$/.test(projectId)) return null
+  if (PROJECT_FILE.test(file)) return { kind: 'project', projectId: Number(projectId), file }
+  const print = PRINT_FILE.exec(file)
+  if (print) return { kind: 'print', projectId: Number(projectId), file, profileId: Number(print[1]), plate: Number(print[2]) }
+  return null
+}
+
+/** Takes the row lock on a profile, so processing and PATCH update its context one at a time. */
+export async function lockProfile(db: Kysely<Database>, profileId: number, now: number): Promise<void> {
+  await db.updateTable('project_profiles').set({ updated_at: now }).where('profile_id', '=', profileId).execute()
+}
+
+export function attachedPrints(db: Kysely<Database>, profileId: number): Promise<AttachedPrint[]> {
+  return db
+    .selectFrom('print_files')
+    .select(['plate_index', 'blob_key', 'gcode_entry'])
+    .where('profile_id', '=', profileId)
+    .where('attached_at', 'is not', null)
+    .orderBy('attached_at', 'desc')
+    .execute()
+}
+
+/** The entry's file must have arrived, and match the MD5 the client names (if it names one). */
+function checkUploaded(entry: ProfilePrint3mf, md5: string | null | undefined): void {
+  if (!md5) throw new ApiError('badRequest', `No file has been uploaded for plate ${entry.plate_idx} at the given url`)
+  if (entry.md5 && entry.md5.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
+}
+
+export class PrintFileService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly links: FileLinks,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** `GET user/upload?models=`: a signed PUT URL per requested file, for the caller's own profiles. */
+  async uploadUrls(uid: number, models: string | undefined): Promise<UploadUrl[]> {
+    const names = (models ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+    if (names.length === 0) throw new ApiError('fieldNotSet', "field 'models' is not set")
+    if (names.length > 100) throw new ApiError('badRequest', 'At most 100 models at once')
+    const signer = await this.links.signer()
+    const urls: UploadUrl[] = []
+    for (const name of names) {
+      const m = MODEL_FILE.exec(name)
+      const plate = Number(m?.[3] ?? 0)
+      if (!m || plate < 1) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
+      const profile = await this.ctx.database.db
+        .selectFrom('project_profiles')
+        .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+        .select(['project_profiles.profile_id', 'project_profiles.project_id'])
+        .where('project_profiles.profile_id', '=', Number(m[2]))
+        .where('project_profiles.model_id', '=', m[1]!)
+        .where('projects.uid', '=', uid)
+        .executeTakeFirst()
+      if (!profile) throw new ApiError('forbidden')
+      const file = `print-${profile.profile_id}-${plate}-${randomBytes(8).toString('hex')}.3mf`
+      urls.push({ type: 'models', file: name, url: signer.upload(keyOf(profile.project_id, file)) })
+    }
+    return urls
+  }
+
+  /** `PUT` to a print file's URL: kept once it is a zip; its plate's G-code entry is noted. */
+  async receive(target: Extract<UploadTarget, { kind: 'print' }>, body: Readable, declaredLength: number | null): Promise<BlobInfo> {
+    const { db } = this.ctx.database
+    const key = keyOf(target.projectId, target.file)
+    const profile = await db
+      .selectFrom('project_profiles')
+      .select('profile_id')
+      .where('profile_id', '=', target.profileId)
+      .where('project_id', '=', target.projectId)
+      .executeTakeFirst()
+    if (!profile) throw new ApiError('notFound', 'No such upload')
+    const used = () => new ApiError('ticketUsed', 'This upload URL was already used')
+    if (await db.selectFrom('print_files').select('id').where('blob_key', '=', key).executeTakeFirst()) throw used()
+    const nothing = async () => {}
+    const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, nothing)
+    const gcode = await inspectStaged(staged, (file) => findPlateGcode(file, target.plate), nothing)
+    const row = await db
+      .insertInto('print_files')
+      .values({
+        project_id: target.projectId,
+        profile_id: target.profileId,
+        plate_index: target.plate,
+        blob_key: key,
+        size: staged.size,
+        md5: staged.md5,
+        gcode_entry: gcode,
+        attached_at: null,
+        created_at: this.ctx.now(),
+      })
+      .onConflict((oc) => oc.column('blob_key').doNothing())
+      .returning('id')
+      .executeTakeFirst()
+    if (!row) {
+      await staged.discard()
+      throw used()
+    }
+    try {
+      await staged.commit(key)
+    } catch (err) {
+      await db.deleteFrom('print_files').where('id', '=', row.id).execute()
+      throw err
+    }
+    return { size: staged.size, md5: staged.md5 }
+  }
+
+  /**
+   * `PATCH user/project/{id}` with `profile_print_3mf`: each entry names a file this server
+   * took for the project. Print files are attached to their plate (replacing an earlier
+   * one); the project's own file needs nothing more. MD5s, when given, must match.
+   */
+  async attach(projectId: number, profileId: number, entries: ProfilePrint3mf[]): Promise<void> {
+    const { db } = this.ctx.database
+    const signer = await this.links.signer()
+    const attach: Array<{ row: PrintFileRow; plate: number }> = []
+    for (const entry of entries) {
+      if (entry.url === '') continue
+      const target = this.resolve(entry.url, signer)
+      if (target.projectId !== projectId) throw new ApiError('forbidden')
+      if (target.kind === 'project') {
+        const ticket = await db
+          .selectFrom('upload_tickets')
+          .select('md5')
+          .where('blob_key', '=', keyOf(projectId, target.file))
+          .where('project_id', '=', projectId)
+          .where('uploaded_at', 'is not', null)
+          .executeTakeFirst()
+        checkUploaded(entry, ticket?.md5)
+        continue
+      }
+      const row = await db.selectFrom('print_files').selectAll().where('blob_key', '=', keyOf(projectId, target.file)).executeTakeFirst()
+      checkUploaded(entry, row?.md5)
+      if (row!.profile_id !== profileId) throw new ApiError('badRequest', `The file for plate ${entry.plate_idx} was uploaded for another profile`)
+      attach.push({ row: row!, plate: entry.plate_idx })
+    }
+    if (attach.length === 0) return
+    const now = this.ctx.now()
+    await db.transaction().execute(async (trx) => {
+      await lockProfile(trx, profileId, now)
+      for (const { row, plate } of attach) {
+        await trx.updateTable('print_files').set({ attached_at: null }).where('profile_id', '=', profileId).where('plate_index', '=', plate).where('id', '!=', row.id).execute()
+        await trx.updateTable('print_files').set({ attached_at: now, plate_index: plate }).where('id', '=', row.id).execute()
+      }
+      // Once the project file is processed, its plates show the new G-code at once.
+      const current = await trx.selectFrom('project_profiles').select('context').where('profile_id', '=', profileId).executeTakeFirstOrThrow()
+      const context: unknown = JSON.parse(current.context)
+      if (!isBuiltContext(context)) return
+      const next = withPrints(context, await attachedPrints(trx, profileId), signer)
+      await trx.updateTable('project_profiles').set({ context: JSON.stringify(next) }).where('profile_id', '=', profileId).execute()
+    })
+  }
+
+  /** A URL this server signed for an upload (expired is fine: the file is already here). */
+  private resolve(url: string, signer: FileSigner): UploadTarget {
+    const refuse = () => new ApiError('badRequest', 'url is not an upload URL of this server')
+    let parsed: URL
+    try {
+      parsed = new URL(url, this.ctx.config.publicUrl)
+    } catch {
+      throw refuse()
+    }
+    const m = /^\/files\/([^/]+)\/([^/]+)$/.exec(parsed.pathname)
+    // Our file names need no escaping, so an escaped one is not ours.
+    const target = m ? parseUploadTarget(m[1]!, m[2]!) : null
+    if (!target) throw refuse()
+    const verdict = signer.verify('PUT', parsed.pathname, Object.fromEntries(parsed.searchParams))
+    if (verdict === 'mismatch') throw refuse()
+    return target
+  }
+}

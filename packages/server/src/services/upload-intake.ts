@@ -1,0 +1,53 @@
+/**
+ * Taking an uploaded file in: stream it to staging within MAX_UPLOAD_BYTES, look inside
+ * (only the zip directory: no inflating on the request path), and only then keep it.
+ * A refused file never reaches its key; `onRefused` lets the caller record why.
+ */
+import type { Readable } from 'node:stream'
+import type { Config } from '../config.ts'
+import { ApiError } from '../errors.ts'
+import { ThreeMfError } from '../lib/three-mf.ts'
+import type { RandomAccessFile } from '../lib/zip-reader.ts'
+import { BlobTooLargeError, type BlobStore, type StagedBlob } from '../storage/blob-store.ts'
+
+export type OnRefused = (message: string) => Promise<void>
+
+/** Streams a request body into staging; 413 (after `onRefused`) when it is too large. */
+export async function stageUpload(
+  blobs: BlobStore,
+  config: Config,
+  body: Readable,
+  declaredLength: number | null,
+  onRefused: OnRefused,
+): Promise<StagedBlob> {
+  const max = config.maxUploadBytes
+  const tooLarge = async () => {
+    const message = `The file is larger than this server accepts (MAX_UPLOAD_BYTES: ${max} bytes)`
+    await onRefused(message)
+    return new ApiError('payloadTooLarge', message)
+  }
+  // A Content-Length over the limit is refused before a byte is read.
+  if (declaredLength !== null && declaredLength > max) throw await tooLarge()
+  try {
+    return await blobs.stage(body, { maxBytes: max })
+  } catch (err) {
+    if (err instanceof BlobTooLargeError) throw await tooLarge()
+    throw err
+  }
+}
+
+/** Runs `look` on the staged bytes; a refused 3MF discards them and answers 422. */
+export async function inspectStaged<T>(staged: StagedBlob, look: (file: RandomAccessFile) => Promise<T>, onRefused: OnRefused): Promise<T> {
+  const file = await staged.open()
+  try {
+    return await look(file)
+  } catch (err) {
+    await staged.discard()
+    if (!(err instanceof ThreeMfError)) throw err
+    const message = `Wrong file format: ${err.message}`
+    await onRefused(message)
+    throw new ApiError('uploadFailed', message)
+  } finally {
+    await file.close()
+  }
+}
