@@ -55,22 +55,6 @@ export function paintState(state: string, style: Styles): (text: string) => stri
   }
 }
 
-/**
- * Compares two dotted versions (`01.07.00.00`) number by number.
- *
- * @example
- * compareVersions('01.08.00.00', '01.07.02.00') // > 0
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number)
-  const pb = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
-    if (d !== 0) return d
-  }
-  return 0
-}
-
 /** `yes`/`no` for tables. */
 export function yesNo(value: boolean): string {
   return value ? 'yes' : 'no'

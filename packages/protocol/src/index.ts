@@ -4,6 +4,7 @@
  * from them, and the SDK takes its types from them.
  */
 export * from './errors.ts'
+export * from './version.ts'
 export * from './schemas/common.ts'
 export * from './schemas/auth.ts'
 export * from './schemas/user.ts'

@@ -10,7 +10,8 @@
 import type { DeviceFirmware } from '@bambu-cloud/client'
 import type { Command } from 'commander'
 import { connectionOptions, withContext, type Context } from '../context.ts'
-import { compareVersions, paintState, yesNo } from '../format.ts'
+import { compareVersions } from '@bambu-cloud/protocol'
+import { paintState, yesNo } from '../format.ts'
 
 export function registerDeviceCommands(program: Command): void {
   connectionOptions(program.command('devices'))

@@ -1,5 +1,6 @@
 /** Admin API shapes (`/admin/v1`). Not part of the Bambu cloud; ours to define. */
 import { Type, type Static } from '@sinclair/typebox'
+import { VERSION_PATTERN } from '../version.ts'
 
 export const LoginPolicy = Type.Union([
   Type.Literal('password'),
@@ -122,7 +123,7 @@ export const DeviceOnline = Type.Object({ online: Type.Boolean() }, { additional
 export const AdminFirmwareCreate = Type.Object(
   {
     dev_model_name: Type.String({ minLength: 1, maxLength: 64 }),
-    version: Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$' }),
+    version: Type.String({ pattern: VERSION_PATTERN }),
     url: Type.String({ minLength: 1, maxLength: 2048 }),
     description: Type.Optional(Type.String({ maxLength: 65536 })),
     force_update: Type.Optional(Type.Boolean()),

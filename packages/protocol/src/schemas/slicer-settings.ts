@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { FreeObject, IotSuccess, Nullable } from './common.ts'
-import { VERSION_PATTERN } from './slicer.ts'
+import { VERSION_PATTERN } from '../version.ts'
 
 /** Studio's three preset kinds: process (`print`), machine (`printer`) and `filament`. */
 export const SettingType = Type.Union([Type.Literal('print'), Type.Literal('printer'), Type.Literal('filament')])

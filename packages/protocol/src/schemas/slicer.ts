@@ -1,6 +1,7 @@
 /** iot-service slicer routes: downloadable resources (software, plugins) and presets. */
 import { Type, type Static } from '@sinclair/typebox'
 import { IotSuccess, Nullable } from './common.ts'
+import { VERSION_PATTERN } from '../version.ts'
 
 export const SlicerResource = Type.Object({
   type: Type.String(),
@@ -26,8 +27,6 @@ export const SlicerResourceReply = IotSuccess({
   resources: Type.Array(SlicerResource),
 })
 
-/** Four dot-separated numbers, as slicers version everything (`01.03.00.13`, `1.10.0.89`). */
-export const VERSION_PATTERN = '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$'
 
 export const AdminSlicerResourceCreate = Type.Object(
   {

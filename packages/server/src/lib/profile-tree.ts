@@ -6,7 +6,7 @@
 import path from 'node:path'
 import type { SettingType } from '@bambu-cloud/protocol'
 import { isObject, type JsonObject } from './json.ts'
-import { isVersion } from './version.ts'
+import { isVersion } from '@bambu-cloud/protocol'
 
 /** Relative path (`/`-separated) -> the file's parsed JSON. */
 export type ProfileFiles = Record<string, unknown>

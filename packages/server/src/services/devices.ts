@@ -7,7 +7,7 @@ import type { ServiceContext } from '../context.ts'
 import type { DevicesTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { randomDigits, randomToken } from '../lib/secrets.ts'
-import { compareVersions } from '../lib/version.ts'
+import { compareVersions } from '@bambu-cloud/protocol'
 import type { AccountService } from './accounts.ts'
 
 export type DeviceRow = Selectable<DevicesTable>

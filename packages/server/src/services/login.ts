@@ -11,7 +11,7 @@ import type { MessageKind } from './mailer.ts'
 import type { Bucket, RateLimiter } from './rate-limiter.ts'
 import type { TfaService } from './tfa.ts'
 import type { TicketService } from './tickets.ts'
-import type { LoginMethod, TokenPair, TokenService } from './tokens.ts'
+import type { TokenPair, TokenService } from './tokens.ts'
 
 export type LoginOutcome =
   | { kind: 'tokens'; pair: TokenPair }
@@ -69,7 +69,7 @@ export class LoginService {
     if (result === 'wrong') return this.fail(buckets, new ApiError('incorrectCode'))
     // A code proves the mailbox, not the authenticator: TFA accounts still take that step.
     if (user!.login_policy === 'tfa') return { kind: 'tfa', tfaKey: await this.tfa.startChallenge(user!.uid) }
-    return this.finish(user!, 'code')
+    return { kind: 'tokens', pair: await this.tokens.startLogin(user!.uid, 'code') }
   }
 
   async withTfa(tfaKey: string, tfaCode: string, address: string): Promise<TokenPair> {
@@ -110,9 +110,5 @@ export class LoginService {
     const bucket = { key: `send:acct:${account}`, limit: this.ctx.config.rateLimits.codeSendsPerAccount }
     await this.limiter.check([bucket])
     await this.limiter.record([bucket.key])
-  }
-
-  private async finish(user: UserRow, method: LoginMethod): Promise<LoginOutcome> {
-    return { kind: 'tokens', pair: await this.tokens.startLogin(user.uid, method) }
   }
 }

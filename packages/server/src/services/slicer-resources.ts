@@ -6,7 +6,7 @@ import type { ServiceContext } from '../context.ts'
 import type { SlicerResourcesTable } from '../db/schema.ts'
 import type { Selectable } from 'kysely'
 import { ApiError } from '../errors.ts'
-import { compareVersions } from '../lib/version.ts'
+import { compareVersions } from '@bambu-cloud/protocol'
 
 type Row = Selectable<SlicerResourcesTable>
 

@@ -10,7 +10,7 @@ import type { ServiceContext } from '../context.ts'
 import type { Database, SlicerSettingsTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { resolveProfiles, type ProfileFiles, type ResolvedProfile } from '../lib/profile-tree.ts'
-import { compareVersions } from '../lib/version.ts'
+import { compareVersions } from '@bambu-cloud/protocol'
 
 export type SettingRow = Selectable<SlicerSettingsTable>
 export type SettingSummaryRow = Omit<SettingRow, 'setting' | 'base_id' | 'created_at' | 'deleted_at'>

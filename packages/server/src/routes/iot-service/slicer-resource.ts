@@ -1,7 +1,7 @@
 /** `GET /v1/iot-service/api/slicer/resource`: what slicers can download. Open: Studio asks before login. */
 import { SlicerResourceReply } from '@bambu-cloud/protocol'
 import type { App } from '../../http/types.ts'
-import { isVersion } from '../../lib/version.ts'
+import { isVersion } from '@bambu-cloud/protocol'
 
 export default async function slicerResourceRoutes(app: App) {
   app.get(

@@ -15,7 +15,7 @@ import {
 } from '@bambu-cloud/protocol'
 import { ApiError } from '../../errors.ts'
 import { principalOf, type App } from '../../http/types.ts'
-import { isVersion } from '../../lib/version.ts'
+import { isVersion } from '@bambu-cloud/protocol'
 import { parseObject } from '../../lib/json.ts'
 import { sqlTime } from '../../lib/time.ts'
 import type { SettingRow, SettingSummaryRow } from '../../services/slicer-settings.ts'
