@@ -115,6 +115,19 @@ export class BambuCloud {
     }
   }
 
+  /**
+   * Fetches a signed file URL from an API answer (`upload_url`, `download_url`, a thumbnail):
+   * such URLs carry their own signature, so no token is sent. Resolves to the response
+   * (status checked, body unread); retried like an API call when the method is idempotent.
+   *
+   * @example
+   * const res = await cloud.fetchSignedUrl(project.download_url!)
+   * const bytes = new Uint8Array(await res.arrayBuffer())
+   */
+  fetchSignedUrl(url: string, init: RequestInit | (() => RequestInit) = {}, options: RequestOptions = {}): Promise<Response> {
+    return this.#transport.sendToUrl(url, typeof init === 'function' ? init : () => init, options)
+  }
+
   /** After a 401 with `staleToken`: refreshes (or joins the refresh running), or throws `unauthorized`. */
   async #refreshAfter(staleToken: string | undefined, unauthorized: AuthenticationError, signal: AbortSignal | undefined): Promise<void> {
     const session = this.#session

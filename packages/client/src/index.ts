@@ -26,7 +26,7 @@ export type { ApiRequest, FetchFunction, HttpMethod, RequestOptions } from './co
 export type { Tokens, TokensListener } from './core/session.ts'
 export { Auth, type LoginResult } from './resources/auth.ts'
 export { Devices } from './resources/devices.ts'
-export { Projects } from './resources/projects.ts'
+export { Projects, type UploadedProject, type UploadOptions, type UploadProgress, type UploadSource } from './resources/projects.ts'
 export { Settings, Slicer } from './resources/slicer.ts'
 export { Messages, Tasks, User } from './resources/user.ts'
 export type * from './types.ts'

@@ -5,6 +5,7 @@
  */
 import type {
   CreateTaskReply,
+  CreateProjectReply,
   CreateTaskRequest as ProtocolCreateTaskRequest,
   DeviceVersionReply,
   MessagesReply,
@@ -18,6 +19,7 @@ import type {
   TaskHit as ProtocolTaskHit,
   TicketReply,
   TtcodeReply,
+  UploadUrlsReply,
 } from '@bambu-cloud/protocol'
 
 /** TypeBox's `Static<S>`, read from the schema's own phantom type, so no TypeBox import is needed here. */
@@ -65,3 +67,7 @@ export type Setting = Wire<typeof SettingReply>
 export type SettingSaved = Wire<typeof SettingSavedReply>
 export type ProjectDetail = Wire<typeof ProjectDetailReply>
 export type ProjectProfileDetail = Wire<typeof ProjectProfileReply>
+/** `POST user/project`: the new project's ids, where to PUT its 3MF and the ticket naming the upload. */
+export type CreatedProject = Wire<typeof CreateProjectReply>
+/** One signed PUT URL from `GET user/upload`. */
+export type UploadUrl = Wire<typeof UploadUrlsReply>['urls'][number]

@@ -74,26 +74,68 @@ export class Transport {
     }
   }
 
+  /**
+   * A signed file URL (an upload or a download, not an API path): no token, no JSON. `init`
+   * is called for each attempt, so a streamed body is made afresh. No timeout unless the
+   * call names one (files can be large); the caller's signal aborts it. Resolves to the
+   * response once its status is a success, its body unread.
+   */
+  async sendToUrl(url: string, init: () => RequestInit, options: RequestOptions = {}): Promise<Response> {
+    const first = init()
+    const method = (first.method ?? 'GET').toUpperCase() as HttpMethod
+    const maxRetries = IDEMPOTENT_METHODS.has(method) ? (options.maxRetries ?? this.config.maxRetries) : 0
+    for (let attempt = 0; ; attempt++) {
+      let response: Response
+      try {
+        response = await this.fetchOnce(url, attempt === 0 ? first : init(), options.timeoutMs, options.signal, async (r) => r)
+      } catch (err) {
+        if (!(err instanceof ConnectionError) || attempt >= maxRetries) throw err
+        await sleep(retryDelay(attempt, null, this.config.retryBaseDelayMs), options.signal)
+        continue
+      }
+      if (response.ok) return response
+      const text = await response.text()
+      if (attempt >= maxRetries || !RETRY_STATUSES.has(response.status)) throw BambuApiError.from(response.status, parseLoosely(text))
+      await sleep(retryDelay(attempt, response.headers.get('retry-after'), this.config.retryBaseDelayMs), options.signal)
+    }
+  }
+
   /** One try, body included, under its own timeout and the caller's signal. */
-  private async attempt(url: string, init: RequestInit, options: RequestOptions): Promise<Answer> {
-    const { signal } = options
+  private attempt(url: string, init: RequestInit, options: RequestOptions): Promise<Answer> {
+    return this.fetchOnce(url, init, options.timeoutMs ?? this.config.timeoutMs, options.signal, async (response) => ({
+      status: response.status,
+      headers: response.headers,
+      text: await response.text(),
+    }))
+  }
+
+  /** One fetch, and `read` of its response, within `timeoutMs` (if any) and until `signal` aborts. */
+  private async fetchOnce<T>(
+    url: string,
+    init: RequestInit,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> {
     signal?.throwIfAborted()
-    const timeoutMs = options.timeoutMs ?? this.config.timeoutMs
     const controller = new AbortController()
     let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, timeoutMs)
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            controller.abort()
+          }, timeoutMs)
     const onAbort = () => controller.abort(signal!.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
+    // Called as a plain function: browsers reject `fetch` called as a method of another object.
     const fetchImpl = this.config.fetch
     try {
-      const response = await fetchImpl(url, { ...init, signal: controller.signal })
-      return { status: response.status, headers: response.headers, text: await response.text() }
+      return await read(await fetchImpl(url, { ...init, signal: controller.signal }))
     } catch (err) {
       if (signal?.aborted) throw signal.reason
-      if (timedOut) throw new TimeoutError(timeoutMs)
+      if (timedOut) throw new TimeoutError(timeoutMs!)
       throw new ConnectionError('Connection error.', { cause: err })
     } finally {
       clearTimeout(timer)
