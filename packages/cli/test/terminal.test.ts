@@ -7,7 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import { CLI_SOURCE, PASSWORD, ROOT, startCli, type CliHarness, type Env } from './helpers/cli.ts'
+import path from 'node:path'
+import { buildThreeMf, TWO_PLATES } from '../../server/test/helpers/three-mf.ts'
+import { CLI_SOURCE, PASSWORD, ROOT, startCli, tempDir, type CliHarness, type Env } from './helpers/cli.ts'
 
 const hasScript = spawnSync('script', ['--version']).error === undefined
 const skip = hasScript ? false : 'no `script` (util-linux) here to make a pseudo-terminal'
@@ -97,4 +99,22 @@ test('on a terminal, login asks for the password without echoing it, then for th
   assert.match(login.output, /Logged in to .* as bob@example\.com\.\n$/)
   assert.equal(cli.saved().sessions[cli.baseUrl]!.account, 'bob@example.com')
   assert.equal(fs.statSync(cli.tokenFile).mode & 0o777, 0o600)
+})
+
+test('projects upload on a terminal: one progress line redrawn in place through every stage, then cleared', { skip }, async (t) => {
+  const cli = await startCli(t, { signedUrls: true })
+  await cli.createUser('ada@example.com')
+  await cli.login('ada@example.com')
+  const file = path.join(tempDir(t), 'Bracket.3mf')
+  fs.writeFileSync(file, buildThreeMf({ plates: [{ ...TWO_PLATES[0]!, gcode: 'G28\n'.repeat(20_000) }] }))
+
+  const { code, output } = await onTerminal(cli, ['projects', 'upload', file], { NO_COLOR: '1' })
+  assert.equal(code, 0, output)
+  const frames = output.split('\x1b[2K')
+  const progress = frames.slice(1, -1)
+  assert.ok(progress.some((f) => /^uploading +█{20} 100% 0\.\d MiB\/0\.\d MiB$/.test(f)), JSON.stringify(progress))
+  assert.ok(progress.some((f) => f.startsWith('processing')), JSON.stringify(progress))
+  assert.ok(progress.some((f) => /^print-ready plate 1 +█{20} 100%/.test(f)), JSON.stringify(progress))
+  assert.ok(progress.every((f) => f.startsWith('\n') === false && f.endsWith('\n') === false), 'redrawn on one line')
+  assert.match(frames.at(-1)!, /^Project: +\d+\nModel: /)
 })

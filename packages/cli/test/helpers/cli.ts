@@ -87,10 +87,18 @@ export async function closedPort(): Promise<number> {
   return port
 }
 
-export async function startCli(t: TestContext): Promise<CliHarness> {
+/** `signedUrls`: the server listens on a port chosen up front that is also its PUBLIC_URL, so the file links it hands out work. */
+export async function startCli(t: TestContext, options: { signedUrls?: boolean } = {}): Promise<CliHarness> {
   const db = await createTestDatabase()
   t.after(() => db.drop())
-  const server = await startServer({ DATA_DIR: db.dataDir, DATABASE_URL: db.url, ADMIN_TOKEN })
+  const port = options.signedUrls ? await closedPort() : 0
+  const server = await startServer({
+    DATA_DIR: db.dataDir,
+    DATABASE_URL: db.url,
+    ADMIN_TOKEN,
+    PORT: String(port),
+    ...(options.signedUrls ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
+  })
   t.after(() => server.stop('SIGKILL'))
   const home = tempDir(t)
   const configHome = path.join(home, 'config')

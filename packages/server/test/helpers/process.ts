@@ -20,7 +20,8 @@ export interface ServerProcess {
 export function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    // Ephemeral ports throughout: test servers run side by side.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MQTT_TLS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
