@@ -6,7 +6,7 @@
  * The server is, in this order: `--base-url`, `--region`, `BAMBU_BASE_URL`, the server of the
  * latest login, `http://localhost:8080` (where `npm start` listens).
  */
-import { BambuCloud, REGION_BASE_URLS, type Region } from '@bambu-cloud/client'
+import { BambuCloud, REGION_BASE_URLS, type MqttOptions, type Region } from '@bambu-cloud/client'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { AdminApi } from './admin-api.ts'
 import { UsageError } from './errors.ts'
@@ -56,7 +56,7 @@ export class Context {
    * A client of the server with its saved login, which keeps the tokens of every refresh.
    * Given `login`, it starts without tokens and saves what a login brings for that account.
    */
-  cloud(login?: { account: string }): BambuCloud {
+  cloud(login?: { account: string }, mqtt?: MqttOptions): BambuCloud {
     const baseUrl = this.baseUrl()
     const saved = login ? undefined : this.store.session(baseUrl)
     const account = login?.account ?? saved?.account ?? ''
@@ -64,6 +64,7 @@ export class Context {
       baseUrl,
       accessToken: saved?.accessToken,
       refreshToken: saved?.refreshToken,
+      mqtt,
       onTokens: (tokens) =>
         this.store.save(baseUrl, { account, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, savedAt: new Date().toISOString() }),
     })

@@ -48,7 +48,11 @@ export function describeError(err: unknown, baseUrl: string | undefined): { line
   }
   const where = baseUrl ?? 'the server'
   if (err instanceof TimeoutError) return { line: `${where} did not answer in time`, exitCode: EXIT_FAILURE }
-  if (err instanceof ConnectionError) return { line: `cannot reach ${where}${reason(err.cause)}`, exitCode: EXIT_FAILURE }
+  if (err instanceof ConnectionError) {
+    // The MQTT side names its broker itself; anything else failed to reach the API.
+    const what = err.message.startsWith('cannot reach') ? err.message : `cannot reach ${where}`
+    return { line: `${what}${reason(err.cause)}`, exitCode: EXIT_FAILURE }
+  }
   if (err instanceof Error) return { line: oneLine(err.message || err.name), exitCode: EXIT_FAILURE }
   return { line: oneLine(String(err)), exitCode: EXIT_FAILURE }
 }

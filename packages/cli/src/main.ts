@@ -11,6 +11,7 @@ import { registerAdminCommands } from './commands/admin.ts'
 import { registerAuthCommands } from './commands/auth.ts'
 import { registerDeviceCommands } from './commands/devices.ts'
 import { registerHistoryCommands } from './commands/history.ts'
+import { registerLiveCommands } from './commands/live.ts'
 import { registerProjectsCommand } from './commands/projects.ts'
 import { registerServeCommand } from './commands/serve.ts'
 import { registerSettingsCommands } from './commands/settings.ts'
@@ -60,6 +61,7 @@ export function buildProgram(onExit: (code: number) => void = () => {}): Command
   registerStatusCommand(program)
   registerHistoryCommands(program)
   registerProjectsCommand(program)
+  registerLiveCommands(program)
   registerSettingsCommands(program)
   registerAdminCommands(program)
   registerServeCommand(program, onExit)

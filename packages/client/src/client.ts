@@ -9,6 +9,7 @@ import { Projects } from './resources/projects.ts'
 import { Slicer } from './resources/slicer.ts'
 import { User } from './resources/user.ts'
 import { untilAborted } from './core/abort.ts'
+import type { MqttOptions } from './core/mqtt.ts'
 import { AuthenticationError, BambuApiError, ConnectionError } from './core/errors.ts'
 import { Session, type TokensListener } from './core/session.ts'
 import { Transport, type ApiRequest, type FetchFunction, type RequestOptions } from './core/transport.ts'
@@ -20,6 +21,12 @@ export const REGION_BASE_URLS = {
 } as const
 
 export type Region = keyof typeof REGION_BASE_URLS
+
+/** The real cloud's MQTT brokers. */
+export const REGION_MQTT_URLS = {
+  global: 'mqtts://us.mqtt.bambulab.com:8883',
+  china: 'mqtts://cn.mqtt.bambulab.com:8883',
+} as const
 
 export interface BambuCloudOptions {
   /** Which real cloud to talk to when `baseUrl` is not given. Default `global`. */
@@ -39,6 +46,8 @@ export interface BambuCloudOptions {
   retryBaseDelayMs?: number
   /** Called with new tokens after each login and refresh (awaited), so they can be kept. */
   onTokens?: TokensListener
+  /** The MQTT broker for live printers (`devices.watch`, `pause`, ...; needs the `mqtt` package). */
+  mqtt?: MqttOptions
 }
 
 /**
@@ -64,12 +73,17 @@ export class BambuCloud {
   readonly projects: Projects
   /** Where requests go, without a trailing slash. */
   readonly baseUrl: string
+  /** The MQTT broker: `mqtt.url`, else the region's, else port 8883 on the API's host. */
+  readonly mqttUrl: string
+  readonly mqttOptions: MqttOptions
 
   readonly #transport: Transport
   readonly #session: Session
 
   constructor(options: BambuCloudOptions = {}) {
     this.baseUrl = (options.baseUrl ?? REGION_BASE_URLS[options.region ?? 'global']).replace(/\/+$/, '')
+    this.mqttOptions = options.mqtt ?? {}
+    this.mqttUrl = options.mqtt?.url ?? defaultMqttUrl(this.baseUrl)
     this.#transport = new Transport({
       baseUrl: this.baseUrl,
       // Called as a plain function: browsers reject `fetch` called as a method of another object.
@@ -144,4 +158,12 @@ export class BambuCloud {
       throw err
     }
   }
+}
+
+/** The region's broker for the real cloud's API hosts; port 8883 on the API's host for any other server. */
+function defaultMqttUrl(baseUrl: string): string {
+  for (const region of Object.keys(REGION_BASE_URLS) as Region[]) {
+    if (baseUrl === REGION_BASE_URLS[region]) return REGION_MQTT_URLS[region]
+  }
+  return `mqtts://${new URL(baseUrl).hostname}:8883`
 }

@@ -8,7 +8,9 @@
  * const cloud = new BambuCloud({ baseUrl: 'http://localhost:8080', accessToken, refreshToken })
  * console.log(await cloud.devices.list())
  */
-export { BambuCloud, REGION_BASE_URLS, type BambuCloudOptions, type Region } from './client.ts'
+export { BambuCloud, REGION_BASE_URLS, REGION_MQTT_URLS, type BambuCloudOptions, type Region } from './client.ts'
+export type { MqttOptions } from './core/mqtt.ts'
+export { PrintControlError, type ControlOptions, type DeviceState, type WatchOptions } from './resources/device-live.ts'
 export {
   AuthenticationError,
   BadRequestError,

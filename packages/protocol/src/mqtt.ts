@@ -117,3 +117,24 @@ export function projectFileRequest(params: ProjectFileParams, sequenceId = '0'):
 export function plateGcodePath(plateIndex: number): string {
   return `Metadata/plate_${plateIndex}.gcode`
 }
+
+export type ReportObject = { [field: string]: unknown }
+
+function isPlainObject(value: unknown): value is ReportObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * A partial report merged into the state it updates: objects merge key by key, anything
+ * else (numbers, strings, arrays) replaces. P1 and A1 printers send only what changed, so
+ * every reader of reports keeps its state this way.
+ */
+export function mergeReport(state: ReportObject, patch: ReportObject): ReportObject {
+  const out: ReportObject = { ...state }
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue
+    const current = out[key]
+    out[key] = isPlainObject(value) && isPlainObject(current) ? mergeReport(current, value) : value
+  }
+  return out
+}

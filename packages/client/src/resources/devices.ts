@@ -7,6 +7,7 @@ import type { BoundDevice } from '@bambu-cloud/protocol'
 import { APIResource } from '../core/resource.ts'
 import type { RequestOptions } from '../core/transport.ts'
 import type { DeviceFirmware, DevicePrint, Ttcode } from '../types.ts'
+import { controlPrint, watchDevice, type ControlOptions, type DeviceState, type WatchOptions } from './device-live.ts'
 
 const USER = '/v1/iot-service/api/user'
 
@@ -77,5 +78,40 @@ export class Devices extends APIResource {
    */
   ttcode(devId: string, options?: RequestOptions): Promise<Ttcode> {
     return this.client.request({ method: 'POST', path: `${USER}/ttcode`, body: { dev_id: devId } }, options)
+  }
+
+  /**
+   * The printer's state as it reports it, live over the MQTT broker: each report merged
+   * into what came before (P1 and A1 printers send only what changed), starting with a full
+   * one (`pushall`). Ends when `signal` aborts or the loop breaks; needs the `mqtt` package.
+   *
+   * @example
+   * for await (const state of cloud.devices.watch('01P00A000000001', { signal })) {
+   *   console.log(state.print?.gcode_state, state.print?.mc_percent)
+   * }
+   */
+  watch(devId: string, options?: WatchOptions): AsyncGenerator<DeviceState, void, undefined> {
+    return watchDevice(this.client, devId, options)
+  }
+
+  /**
+   * Pauses the printer's print through the MQTT broker; resolves when the printer confirms,
+   * rejects with a `PrintControlError` when it refuses or does not answer.
+   *
+   * @example
+   * await cloud.devices.pause('01P00A000000001')
+   */
+  pause(devId: string, options?: ControlOptions): Promise<void> {
+    return controlPrint(this.client, devId, 'pause', options)
+  }
+
+  /** Resumes a paused print (as `pause`). */
+  resume(devId: string, options?: ControlOptions): Promise<void> {
+    return controlPrint(this.client, devId, 'resume', options)
+  }
+
+  /** Stops the print for good (as `pause`); the printer then reports it FAILED. */
+  stop(devId: string, options?: ControlOptions): Promise<void> {
+    return controlPrint(this.client, devId, 'stop', options)
   }
 }

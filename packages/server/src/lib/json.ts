@@ -6,19 +6,8 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/**
- * Merges a partial report into the state: objects merge key by key, everything else
- * (numbers, strings, arrays) replaces. P1/A1 printers send only what changed.
- */
-export function deepMerge(target: JsonObject, patch: JsonObject): JsonObject {
-  const out: JsonObject = { ...target }
-  for (const [key, value] of Object.entries(patch)) {
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue
-    const current = out[key]
-    out[key] = isObject(value) && isObject(current) ? deepMerge(current, value) : value
-  }
-  return out
-}
+/** Merges a partial report into the state (one rule for every reader of reports: protocol's). */
+export { mergeReport as deepMerge } from '@bambu-cloud/protocol'
 
 export function parseObject(text: string | null | undefined): JsonObject {
   if (!text) return {}
