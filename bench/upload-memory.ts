@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { fixtureEntries } from '../packages/server/test/helpers/three-mf.ts'
-import { writeZip, type ZipInput } from '../packages/server/test/helpers/zip-writer.ts'
+import { writeZip, type ZipInput } from '../packages/server/src/lib/zip-writer.ts'
 import { killAll, peakRss, startServer } from './procs.ts'
 
 /** BENCH_UPLOAD_MIB changes the size (e.g. to see the peak stay put as the file grows). */

@@ -14,6 +14,7 @@ import { registerHistoryCommands } from './commands/history.ts'
 import { registerLiveCommands } from './commands/live.ts'
 import { registerProjectsCommand } from './commands/projects.ts'
 import { registerServeCommand } from './commands/serve.ts'
+import { registerSimulateCommand } from './commands/simulate.ts'
 import { registerSettingsCommands } from './commands/settings.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { connectionOptions, lastContext } from './context.ts'
@@ -65,6 +66,7 @@ export function buildProgram(onExit: (code: number) => void = () => {}): Command
   registerSettingsCommands(program)
   registerAdminCommands(program)
   registerServeCommand(program, onExit)
+  registerSimulateCommand(program, onExit)
   return program
 }
 

@@ -95,6 +95,12 @@ test('admin devices: add with defaults, list, get, update and unbind, online, re
   assert.deepEqual([moved.owner, moved.name], ['bob@example.com', 'Moved'])
   assertFails(await cli.run(['admin', 'devices', 'update', 'DEV1', '--unbind', '--owner', 'ada@example.com'], TOKEN), 2, 'error: give --owner or --unbind, not both')
 
+  const bridged = await cli.json(['admin', 'devices', 'update', 'DEV1', '--lan-ip', '127.0.0.1', '--lan-mqtt-port', '1', '--lan-ftps-port', '2'], TOKEN)
+  assert.deepEqual([bridged.lan_ip, bridged.lan_mqtt_port, bridged.lan_ftps_port], ['127.0.0.1', 1, 2])
+  const unbridged = await cli.json(['admin', 'devices', 'update', 'DEV1', '--lan-ip', 'off'], TOKEN)
+  assert.deepEqual([unbridged.lan_ip, unbridged.bridge], [null, null])
+  assertFails(await cli.run(['admin', 'devices', 'update', 'DEV1', '--lan-mqtt-port', '0'], TOKEN), 2, /expected a port from 1 to 65535/)
+
   const removed = await cli.run(['admin', 'devices', 'remove', 'DEV1'], TOKEN)
   assert.equal(removed.code, 0, removed.stderr)
   assert.deepEqual((await cli.admin('GET', '/admin/v1/devices')).devices.map((d: { dev_id: string }) => d.dev_id), ['DEV2'])

@@ -80,6 +80,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('config', config)
   app.decorate('database', database)
   app.decorate('routeTable', [])
+  app.decorate('mqtt', null)
+  app.decorate('bridge', null)
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) {
@@ -105,6 +107,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await services.uploads.resume().catch((err: unknown) => app.log.warn({ err }, 'could not resume pending uploads'))
   })
   app.addHook('onClose', async () => {
+    // First the bridge (its printers go offline), then the broker writes its queued reports and printers' presence.
+    await app.bridge?.close()
+    await app.mqtt?.close()
     clearInterval(sweeper)
     await services.uploads.close()
     await services.mailer.close()

@@ -19,6 +19,17 @@ export interface SmtpConfig {
   from: string
 }
 
+export interface MqttConfig {
+  /** The TLS listener's port; null: off. */
+  tlsPort: number | null
+  /** A plain TCP listener's port; null (the default): none. */
+  plainPort: number | null
+  host: string
+  /** PEM files for the TLS listener; unset: a self-signed pair kept in DATA_DIR. */
+  certFile: string | undefined
+  keyFile: string | undefined
+}
+
 export interface Config {
   port: number
   host: string
@@ -44,6 +55,7 @@ export interface Config {
   uploadUrlTtl: number
   /** Seconds after which an upload never notified (or a print file never attached) is removed. */
   uploadAbandonAfter: number
+  mqtt: MqttConfig
 }
 
 export class ConfigError extends Error {
@@ -59,6 +71,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const n = Number(raw.trim())
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`)
   return n
+}
+
+/** A port, "off" (null), or the fallback when unset. */
+function optionalPort(env: Env, name: string, fallback: number | null): number | null {
+  if (env[name]?.trim().toLowerCase() === 'off') return null
+  return env[name] === undefined || env[name] === '' ? fallback : integer(env, name, 0, 0, 65535)
 }
 
 function url(env: Env, name: string, raw: string, schemes: string[]): string {
@@ -92,7 +110,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535)
   const host = env.HOST?.trim() || '0.0.0.0'
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data')
-  const databaseUrl = env.DATABASE_URL?.trim() || 'sqlite:./data/bambu-cloud.db'
+  // The database lives with the rest of the data unless it is named.
+  const databaseUrl = env.DATABASE_URL?.trim() || `sqlite:${path.join(dataDir, 'bambu-cloud.db')}`
   parseDatabaseUrl(databaseUrl)
   const publicUrl = url(env, 'PUBLIC_URL', env.PUBLIC_URL?.trim() || `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '')
   const tokenFormat = env.TOKEN_FORMAT?.trim() || 'opaque'
@@ -120,6 +139,11 @@ export function loadConfig(env: Env = process.env): Config {
   const trustProxy = env.TRUST_PROXY?.trim() || 'false'
   if (trustProxy !== 'true' && trustProxy !== 'false') {
     throw new ConfigError(`TRUST_PROXY must be "true" or "false", got "${trustProxy}"`)
+  }
+  const certFile = env.MQTT_CERT?.trim() || undefined
+  const keyFile = env.MQTT_KEY?.trim() || undefined
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('MQTT_CERT and MQTT_KEY must be set together (PEM certificate and key files)')
   }
   return {
     port,
@@ -150,5 +174,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     uploadUrlTtl: integer(env, 'UPLOAD_URL_TTL', 900, 10, 7 * 86400),
     uploadAbandonAfter: integer(env, 'UPLOAD_ABANDON_AFTER', 3600, 60, 30 * 86400),
+    mqtt: {
+      tlsPort: optionalPort(env, 'MQTT_TLS_PORT', 8883),
+      plainPort: optionalPort(env, 'MQTT_PORT', null),
+      host: env.MQTT_HOST?.trim() || host,
+      certFile: certFile && path.resolve(certFile),
+      keyFile: keyFile && path.resolve(keyFile),
+    },
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Starts the server: configuration, data directory, admin token, migrations, listen, and a
- * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the
- * database).
+ * Starts the server: configuration, data directory, admin token, migrations, listen (HTTP
+ * and the MQTT broker), and a graceful stop on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, end MQTT sessions and write their last reports, close the database).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -10,6 +10,8 @@ import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { randomToken } from './lib/secrets.ts'
+import { startMqttBroker } from './mqtt/broker.ts'
+import { startLanBridge } from './bridge/lan-bridge.ts'
 
 /** ADMIN_TOKEN, or the one generated on first start and kept in DATA_DIR (mode 0600). */
 export function resolveAdminToken(config: Config): { token: string; generated: boolean } {
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
 
   await app.listen({ port: config.port, host: config.host })
+  app.mqtt = await startMqttBroker({ services: app.services, config, log: app.log })
+  app.bridge = await startLanBridge({ services: app.services, broker: app.mqtt, log: app.log })
 }
 
 main().catch((err) => {

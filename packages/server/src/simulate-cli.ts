@@ -5,7 +5,8 @@
  * them; everything else goes to stderr. Bad arguments exit 2, a failed start exits 1.
  *
  * In cloud mode the printers log in with their dev_id and access code, so they must
- * already exist on the server: pass `--dev-id-prefix` and `--access-code` to match.
+ * exist on the server: `--register` creates them through its admin API, or pass
+ * `--dev-id-prefix` and `--access-code` to match printers registered beforehand.
  *
  * @example
  * node --conditions=source --import tsx packages/server/src/simulate-cli.ts --printers 3 --url mqtt://127.0.0.1:1883 --access-code 12345678
@@ -13,7 +14,9 @@
  */
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
-import { startFleet, type Fleet, type FleetOptions } from './simulator/fleet.ts'
+import { randomDigits } from './lib/secrets.ts'
+import { fleetDevId, startFleet, type Fleet, type FleetOptions } from './simulator/fleet.ts'
+import { registerFleet, type Registration } from './simulator/registration.ts'
 
 const USAGE = `usage: simulate-cli --printers N (--url mqtt[s]://host:port | --lan) [options]
   --printers N           how many printers (default 1)
@@ -29,12 +32,21 @@ const USAGE = `usage: simulate-cli --printers N (--url mqtt[s]://host:port | --l
   --access-code CODE     one access code for all (default: random per printer)
   --ca FILE              CA certificate (PEM) to trust for mqtts
   --insecure             accept any certificate from the cloud broker
+  --register URL         first register the printers on the server at URL (its admin
+                         API; token from BAMBU_ADMIN_TOKEN), bound to --owner
+  --owner ACCOUNT        the account --register binds the printers to
   --json                 one JSON object per printer instead of key=value
 `
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { fleet: FleetOptions; json: boolean } | null {
+interface Parsed {
+  fleet: FleetOptions
+  json: boolean
+  register?: Omit<Registration, 'devIds' | 'accessCode' | 'model'>
+}
+
+function parse(argv: string[], env: NodeJS.ProcessEnv): Parsed | null {
   let parsed
   try {
     parsed = parseArgs({
@@ -55,6 +67,8 @@ function parse(argv: string[]): { fleet: FleetOptions; json: boolean } | null {
         'access-code': { type: 'string' },
         ca: { type: 'string' },
         insecure: { type: 'boolean', default: false },
+        register: { type: 'string' },
+        owner: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -70,6 +84,14 @@ function parse(argv: string[]): { fleet: FleetOptions; json: boolean } | null {
   if (!/^[A-Za-z0-9]{0,14}$/.test(v['dev-id-prefix'])) throw new UsageError('--dev-id-prefix must be up to 14 letters or digits')
   if (v['access-code'] !== undefined && !/^[\x21-\x7e]{1,64}$/.test(v['access-code'])) throw new UsageError('--access-code must be 1 to 64 printable characters without spaces')
   const count = integer(v.printers, '--printers', 1, 100_000)
+  let register: Parsed['register']
+  if (v.register !== undefined) {
+    if (!/^https?:\/\/[^/]+/.test(v.register)) throw new UsageError(`--register must be the server's http(s) URL, got "${v.register}"`)
+    if (!v.owner) throw new UsageError('--register needs --owner (the account the printers are bound to)')
+    const adminToken = env.BAMBU_ADMIN_TOKEN
+    if (!adminToken) throw new UsageError('--register needs the admin token in BAMBU_ADMIN_TOKEN')
+    register = { baseUrl: v.register, adminToken, owner: v.owner }
+  } else if (v.owner !== undefined) throw new UsageError('--owner only goes with --register')
   let ca: Buffer | undefined
   if (v.ca) {
     try {
@@ -80,10 +102,12 @@ function parse(argv: string[]): { fleet: FleetOptions; json: boolean } | null {
   }
   return {
     json: v.json,
+    register,
     fleet: {
       count,
       devIdPrefix: v['dev-id-prefix'],
-      accessCode: v['access-code'],
+      // Registered printers share one code: the server must know it before they log in.
+      accessCode: v['access-code'] ?? (register ? randomDigits(8) : undefined),
       model: v.model,
       timeScale: number(v['time-scale'], '--time-scale'),
       reportIntervalMs: integer(v['report-interval'], '--report-interval', 10, 3_600_000),
@@ -119,7 +143,7 @@ function describe(fleet: Fleet, json: boolean): string {
 async function main(): Promise<void> {
   let options
   try {
-    options = parse(process.argv.slice(2))
+    options = parse(process.argv.slice(2), process.env)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     process.stderr.write(`simulate: ${err.message}\n`)
@@ -131,7 +155,12 @@ async function main(): Promise<void> {
   }
   let fleet: Fleet
   try {
-    fleet = await startFleet(options.fleet)
+    const { fleet: f, register } = options
+    if (register) {
+      const devIds = Array.from({ length: f.count }, (_, i) => fleetDevId(f.devIdPrefix ?? 'SIM', i + 1))
+      await registerFleet({ ...register, devIds, accessCode: f.accessCode!, model: f.model ?? 'C11' })
+    }
+    fleet = await startFleet(f)
   } catch (err) {
     process.stderr.write(`simulate: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)

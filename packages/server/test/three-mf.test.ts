@@ -8,7 +8,7 @@ import { findPlateGcode, readThreeMf, ThreeMfError } from '../src/lib/three-mf.t
 import { parseXml, XmlError } from '../src/lib/xml.ts'
 import { openEntry, readEntry, readZipDirectory, ZipError } from '../src/lib/zip-reader.ts'
 import { bufferFile, buildThreeMf, plateImage, SEED_PLATE, TWO_PLATES, type Fixture } from './helpers/three-mf.ts'
-import { writeZip } from './helpers/zip-writer.ts'
+import { writeZip } from '../src/lib/zip-writer.ts'
 
 const MiB = 1024 * 1024
 

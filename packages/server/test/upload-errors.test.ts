@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildThreeMf, SEED_PLATE, type Fixture } from './helpers/three-mf.ts'
 import { filesUnder, keyOfUrl, md5, pollUntilDone, putFile, rawPut, startHttpApp, type HttpApp } from './helpers/uploads.ts'
-import { writeZip } from './helpers/zip-writer.ts'
+import { writeZip } from '../src/lib/zip-writer.ts'
 
 const MiB = 1024 * 1024
 const FORBIDDEN = { code: 8, error: 'Resource forbidden', message: 'permission denied' }

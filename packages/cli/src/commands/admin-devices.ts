@@ -7,6 +7,7 @@
  * bambu-cloud admin report 01P00A000000001 '{"print":{"command":"push_status","gcode_state":"RUNNING","mc_percent":40}}'
  * bambu-cloud admin report 01P00A000000001 --json-file report.json
  * bambu-cloud admin devices update 01P00A000000001 --unbind
+ * bambu-cloud admin devices update 01P00A000000001 --lan-ip 192.168.1.40
  */
 import { Argument, InvalidArgumentError, type Command } from 'commander'
 import type { AdminDevice } from '../admin-api.ts'
@@ -26,6 +27,15 @@ interface DeviceOptions {
   accessCode?: string
   structure?: string
   firmware?: string
+  lanIp?: string
+  lanMqttPort?: number
+  lanFtpsPort?: number
+}
+
+function port(text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port from 1 to 65535')
+  return n
 }
 
 export function registerAdminDeviceCommands(admin: Command): void {
@@ -46,6 +56,9 @@ export function registerAdminDeviceCommands(admin: Command): void {
     .argument('<dev_id>')
     .option('--owner <account>', 'bind it to this account')
     .option('--unbind', 'unbind it from its owner')
+    .option('--lan-ip <host>', 'reach it through the LAN bridge at this address (trusts the certificate it presents next); "off" stops bridging')
+    .option('--lan-mqtt-port <port>', 'its MQTT port on the LAN (8883)', port)
+    .option('--lan-ftps-port <port>', 'its FTPS port on the LAN (990)', port)
     .action(withContext(update))
 
   adminOptions(devices.command('remove')).description('remove a printer (its owners keep their history)').argument('<dev_id>').action(withContext(remove))
@@ -110,6 +123,8 @@ function show(ctx: Context, d: AdminDevice): void {
     ['online', yesNo(d.online)],
     ['status', d.print_status],
     ['print_job', d.print_job === null ? '-' : String(d.print_job)],
+    ['lan_ip', d.lan_ip ?? '-'],
+    ['bridge', d.bridge === null ? '-' : `${d.bridge.state}${d.bridge.last_error ? ` (${d.bridge.last_error})` : ''}`],
   ])
 }
 
@@ -147,6 +162,9 @@ async function update(ctx: Context, [devId]: string[]): Promise<void> {
     dev_structure: o.structure,
     firmware_version: o.firmware,
     owner: o.unbind ? null : o.owner,
+    lan_ip: o.lanIp === 'off' ? null : o.lanIp,
+    lan_mqtt_port: o.lanMqttPort,
+    lan_ftps_port: o.lanFtpsPort,
   }
   if (Object.values(patch).every((v) => v === undefined)) throw new UsageError('nothing to change: see `bambu-cloud admin devices update --help`')
   show(ctx, await ctx.admin().updateDevice(devId!, patch))

@@ -36,12 +36,20 @@ export function workspaceRoot(from = import.meta.dirname): string {
 
 /** Runs the server until it exits; resolves to the exit code to leave with. */
 function serve(): Promise<number> {
+  return runFromCheckout(SERVER_MAIN, [])
+}
+
+/**
+ * Runs a server-side entry point (relative to the checkout) with node and tsx until it
+ * exits, passing on signals; resolves to the exit code to leave with.
+ */
+export function runFromCheckout(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const root = workspaceRoot()
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(root, SERVER_MAIN)], { cwd: root, stdio: 'inherit' })
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(root, entry), ...args], { cwd: root, stdio: 'inherit', env })
   const forward = (signal: NodeJS.Signals) => child.kill(signal)
   for (const signal of FORWARDED) process.on(signal, forward)
   return new Promise((resolve, reject) => {
-    child.once('error', (err) => reject(new CliError(`cannot start the server: ${err.message}`)))
+    child.once('error', (err) => reject(new CliError(`cannot start ${entry}: ${err.message}`)))
     child.once('exit', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
       // Killed by a signal: the shell's convention, 128 + its number.

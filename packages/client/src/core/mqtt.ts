@@ -23,7 +23,7 @@ export interface MqttConnection {
   end(force?: boolean, options?: object, callback?: () => void): unknown
   on(event: 'message', listener: (topic: string, payload: Uint8Array) => void): unknown
   on(event: 'connect' | 'close' | 'offline', listener: () => void): unknown
-  on(event: 'error', listener: (err: Error & { code?: number }) => void): unknown
+  on(event: 'error', listener: (err: Error & { code?: number | string }) => void): unknown
   removeAllListeners(): unknown
   options: { password?: string | Uint8Array }
 }
@@ -48,7 +48,7 @@ async function mqttModule(): Promise<MqttModule> {
 }
 
 /** CONNACK codes of a refused login (MQTT 3.1.1: 4, 5; MQTT 5: 134, 135). */
-export function isLoginRefused(err: { code?: number }): boolean {
+export function isLoginRefused(err: { code?: number | string }): boolean {
   return err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135
 }
 
@@ -71,21 +71,29 @@ export async function connectMqtt(url: string, username: string, password: strin
     rejectUnauthorized: tls.rejectUnauthorized ?? true,
   })
   return new Promise((resolve, reject) => {
+    let settled = false
     const fail = (err: unknown) => {
+      if (settled) return
+      settled = true
       signal?.removeEventListener('abort', onAbort)
       client.removeAllListeners()
+      client.on('error', () => {})
       client.end(true)
       reject(err)
     }
     const onAbort = () => fail(signal!.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
     client.on('connect', () => {
+      if (settled) return
+      settled = true
       signal?.removeEventListener('abort', onAbort)
       resolve(client)
     })
+    // After the first CONNACK, mqtt.js reconnects by itself; the callers watch for refusals.
     client.on('error', (err) => {
+      // Before it, any failure (refused socket, untrusted certificate, refused login) ends the attempt.
       if (isLoginRefused(err)) fail(err)
-      else if (err.code === undefined) fail(new ConnectionError(`cannot reach the MQTT broker at ${url}`, { cause: err }))
+      else if (typeof err.code !== 'number') fail(new ConnectionError(`cannot reach the MQTT broker at ${url}`, { cause: err }))
     })
   })
 }
@@ -93,9 +101,10 @@ export async function connectMqtt(url: string, username: string, password: strin
 export function subscribe(client: MqttConnection, topic: string): Promise<void> {
   return new Promise((resolve, reject) =>
     client.subscribe(topic, { qos: 0 }, (err, granted) => {
+      // 128 (0x80) in the SUBACK: the broker refused the subscription (mqtt.js 5 reports it as an error carrying the packet).
+      const refused = (err as { packet?: { granted?: number[] } } | null)?.packet?.granted?.some((code) => code >= 128) || granted?.some((g) => g.qos >= 128)
+      if (refused) return reject(new PermissionDeniedError(403, undefined, `the MQTT broker refused ${topic} (not your printer?)`))
       if (err) return reject(err)
-      // 128 (0x80) in the SUBACK: the broker refused the subscription.
-      if (granted?.some((g) => g.qos >= 128)) return reject(new PermissionDeniedError(403, undefined, `the MQTT broker refused ${topic} (not your printer?)`))
       resolve()
     }),
   )
@@ -105,6 +114,8 @@ export function publish(client: MqttConnection, topic: string, message: unknown,
   return new Promise((resolve, reject) => client.publish(topic, JSON.stringify(message), { qos }, (err) => (err ? reject(err) : resolve())))
 }
 
+/** Ends the connection; errors while it closes (a reset, say) are of no interest any more. */
 export function disconnect(client: MqttConnection): Promise<void> {
+  client.on('error', () => {})
   return new Promise((resolve) => client.end(false, {}, () => resolve()))
 }

@@ -39,11 +39,11 @@ async function connectAsUser(cloud: BambuCloud, signal?: AbortSignal): Promise<M
   const token = cloud.accessToken
   if (token === undefined) throw new AuthenticationError(401, undefined, 'not logged in')
   const { uid } = await cloud.user.preference({ signal })
-  const client = await connectMqtt(cloud.mqttUrl, `u_${uid}`, token, cloud.mqttOptions, signal).catch(async (err: { code?: number }) => {
+  const client = await connectMqtt(cloud.mqttUrl, `u_${uid}`, token, cloud.mqttOptions, signal).catch(async (err: { code?: number | string }) => {
     if (!isLoginRefused(err) || cloud.refreshToken === undefined) throw loginError(err)
     // The broker refused the token: a refresh may bring one it takes.
     await cloud.auth.refresh({ signal })
-    return connectMqtt(cloud.mqttUrl, `u_${uid}`, cloud.accessToken!, cloud.mqttOptions, signal).catch((again: { code?: number }) => {
+    return connectMqtt(cloud.mqttUrl, `u_${uid}`, cloud.accessToken!, cloud.mqttOptions, signal).catch((again: { code?: number | string }) => {
       throw loginError(again)
     })
   })
@@ -53,7 +53,7 @@ async function connectAsUser(cloud: BambuCloud, signal?: AbortSignal): Promise<M
   return client
 }
 
-function loginError(err: { code?: number }): unknown {
+function loginError(err: { code?: number | string }): unknown {
   return isLoginRefused(err) ? new AuthenticationError(401, undefined, `the MQTT broker refused the login (CONNACK ${err.code})`) : err
 }
 
@@ -82,6 +82,8 @@ export async function* watchDevice(cloud: BambuCloud, devId: string, options: Wa
     const report = from === topic ? parseReport(payload) : null
     if (report === null) return
     state = mergeReport(state, report)
+    // Partial reports that beat the full one are merged, but not shown on their own.
+    if (state.print?.gcode_state === undefined) return
     pending.push(state)
     if (pending.length > MAX_PENDING) pending.shift()
     notify()
@@ -118,26 +120,26 @@ export async function controlPrint(cloud: BambuCloud, devId: string, command: Pr
   const { signal, ackTimeoutMs = 10_000 } = options
   const client = await connectAsUser(cloud, signal)
   const sequenceId = String(++sequence)
+  let timer: ReturnType<typeof setTimeout> | undefined
   try {
+    await subscribe(client, reportTopic(devId))
     const answer = new Promise<ReportObject>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PrintControlError(`${devId} did not answer ${command} within ${ackTimeoutMs} ms (is it online?)`)), ackTimeoutMs)
-      signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true })
+      timer = setTimeout(() => reject(new PrintControlError(`${devId} did not answer ${command} within ${ackTimeoutMs} ms (is it online?)`)), ackTimeoutMs)
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true })
       client.on('message', (from, payload) => {
         const print = from === reportTopic(devId) ? parseReport(payload)?.print : undefined
         if (typeof print !== 'object' || print === null) return
         const ack = print as ReportObject
-        if (ack.sequence_id !== sequenceId || ack.command !== command) return
-        clearTimeout(timer)
-        resolve(ack)
+        if (ack.sequence_id === sequenceId && ack.command === command) resolve(ack)
       })
     })
-    await subscribe(client, reportTopic(devId))
     await publish(client, requestTopic(devId), printControlRequest(command, sequenceId), 1)
     const ack = await answer
     if (String(ack.result ?? '').toLowerCase() === 'failed') {
       throw new PrintControlError(`${devId} refused ${command}${typeof ack.reason === 'string' && ack.reason ? `: ${ack.reason}` : ''}`)
     }
   } finally {
+    clearTimeout(timer)
     client.removeAllListeners()
     await disconnect(client)
   }

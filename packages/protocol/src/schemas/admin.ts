@@ -1,6 +1,7 @@
 /** Admin API shapes (`/admin/v1`). Not part of the Bambu cloud; ours to define. */
 import { Type, type Static } from '@sinclair/typebox'
 import { VERSION_PATTERN } from '../version.ts'
+import { Nullable } from './common.ts'
 
 export const LoginPolicy = Type.Union([
   Type.Literal('password'),
@@ -92,10 +93,28 @@ export const AdminDevicePatch = Type.Object(
     dev_structure: Type.Optional(deviceFields.dev_structure),
     firmware_version: Type.Optional(Type.Union([deviceFields.firmware_version, Type.Null()])),
     owner: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 254 }), Type.Null()], { description: 'An account binds; null unbinds' })),
+    lan_ip: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 253, description: 'IPv4/IPv6 address or host name' }), Type.Null()], {
+        description: 'Bridge the printer over its LAN broker at this address (forgets its pinned certificate); null stops bridging',
+      }),
+    ),
+    lan_mqtt_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'The printer’s MQTT port (8883)' })),
+    lan_ftps_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'The printer’s implicit-TLS FTP port (990)' })),
   },
   { additionalProperties: false },
 )
 export type AdminDevicePatch = Static<typeof AdminDevicePatch>
+
+export const BridgeState = Type.Union([Type.Literal('off'), Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('backoff')])
+
+/** The LAN bridge's link to one printer, as this server process sees it. */
+export const AdminBridge = Type.Object({
+  state: BridgeState,
+  since: Nullable(Type.String({ format: 'date-time', description: 'When it entered this state' })),
+  last_error: Nullable(Type.String()),
+  reconnects: Type.Integer({ description: 'Connection attempts after the first' }),
+  last_report_at: Nullable(Type.String({ format: 'date-time' })),
+})
 
 export const AdminDevice = Type.Object({
   dev_id: Type.String(),
@@ -111,6 +130,11 @@ export const AdminDevice = Type.Object({
   online: Type.Boolean(),
   print_status: Type.String(),
   print_job: Type.Union([Type.Integer(), Type.Null()]),
+  lan_ip: Nullable(Type.String()),
+  lan_mqtt_port: Type.Integer(),
+  lan_ftps_port: Type.Integer(),
+  lan_cert_sha256: Nullable(Type.String({ description: 'The printer’s certificate, pinned on first connection' })),
+  bridge: Type.Union([AdminBridge, Type.Null()], { description: 'Null while the printer has no lan_ip' }),
   state: Type.Object({}, { additionalProperties: true, description: 'The merged printer report' }),
 })
 export const AdminDeviceList = Type.Object({ devices: Type.Array(AdminDevice) })

@@ -37,6 +37,7 @@ export const TaskHit = Type.Object(
     isPublicProfile: Type.Boolean(),
     isPrintable: Type.Boolean(),
     material: Type.Object({ id: Type.String(), name: Type.String() }),
+    failedReason: Type.Optional(Type.String({ description: 'Why a failed task failed, when known (e.g. the printer refused the job); not in the vendor’s cloud' })),
   },
   { additionalProperties: true },
 )
@@ -96,6 +97,7 @@ export const MessageHit = Type.Object({
       cover: Type.String(),
       status: Type.Integer(),
       deviceId: Type.String(),
+      failedReason: Type.Optional(Type.String({ description: 'Why the task failed, when known; not in the vendor’s cloud' })),
     }),
   ),
   from: Type.Object({

@@ -120,6 +120,12 @@ export interface DevicesTable {
   progress: number | null
   remaining_minutes: number | null
   live_project_id: string
+  /** Where the LAN bridge reaches the printer; null: not bridged. */
+  lan_ip: string | null
+  lan_mqtt_port: Generated<number>
+  lan_ftps_port: Generated<number>
+  /** The printer's certificate (SHA-256, `AA:BB:...`), pinned on the first successful connection. */
+  lan_cert_sha256: string | null
   bound_at: number | null
   created_at: number
   updated_at: number
@@ -146,6 +152,8 @@ export interface TasksTable {
   start_time: number | null
   end_time: number | null
   lan_key: string | null
+  /** Why a failed task failed, when the server knows (the printer refused it, the file never reached it). */
+  fail_reason: string | null
   /** JSON object of fields the API does not define, returned as sent. */
   extra: string
   created_at: number

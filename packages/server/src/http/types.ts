@@ -5,6 +5,8 @@ import type { Config } from '../config.ts'
 import type { Services } from '../services/index.ts'
 import type { Principal } from '../services/tokens.ts'
 import type { DatabaseHandle } from '../db/database.ts'
+import type { MqttBroker } from '../mqtt/broker.ts'
+import type { LanBridge } from '../bridge/lan-bridge.ts'
 
 /** Who may call a route: anyone, a user with a Bearer token, or the operator's admin token. */
 export type RouteAuth = 'none' | 'user' | 'admin'
@@ -25,6 +27,10 @@ declare module 'fastify' {
     database: DatabaseHandle
     /** Every route registered, with who may call it (tests walk it). */
     routeTable: RouteInfo[]
+    /** The MQTT broker once one is started (`main`, tests); closed with the app, before the database. */
+    mqtt: MqttBroker | null
+    /** The LAN bridge once one is started (after the broker); closed with the app, before the broker. */
+    bridge: LanBridge | null
   }
   interface FastifyRequest {
     principal: Principal | null

@@ -28,18 +28,14 @@ export class FtpsError extends Error {
 export async function uploadOverFtps(target: FtpsTarget, source: Readable, remotePath: string): Promise<string> {
   const client = new Client(target.timeoutMs ?? 30_000)
   try {
-    await client.access({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      secure: 'implicit',
-      secureOptions: { rejectUnauthorized: false, servername: undefined },
-    })
+    await client.connectImplicitTLS(target.host, target.port, { rejectUnauthorized: false, servername: undefined })
+    // Checked before the password goes out: another host must not collect the access code.
     const fingerprint = (client.ftp.socket as TLSSocket).getPeerCertificate?.().fingerprint256 ?? ''
     if (target.pinnedSha256 && fingerprint !== target.pinnedSha256) {
-      throw new FtpsError('the printer presented a different certificate than before')
+      throw new FtpsError('the printer presented a different certificate than the one pinned for it')
     }
+    await client.login(target.user, target.password)
+    await client.useDefaultSettings()
     await client.uploadFrom(source, remotePath)
     return fingerprint
   } catch (err) {

@@ -9,6 +9,11 @@
  *   PAUSE                  PAUSE          4
  *   FINISH                 SUCCESS        2, end time set
  *   FAILED                 FAILED         3, end time set
+ *
+ * A `print` message with a command other than `push_status` answers a request; it is not
+ * state. A `project_file` answer with `result: "failed"` fails the task it names, with the
+ * printer's reason (stock firmware refuses third-party jobs unless in LAN-only mode with
+ * Developer Mode on).
  */
 import type { Kysely } from 'kysely'
 import type { PrintStatus } from '@bambu-cloud/protocol'
@@ -18,7 +23,7 @@ import { ApiError } from '../errors.ts'
 import { deepMerge, isObject, parseObject, type JsonObject } from '../lib/json.ts'
 import { isoUtc } from '../lib/time.ts'
 import type { DeviceRow, DeviceSummary } from './devices.ts'
-import { TASK_FAILED, TASK_FINISHED, TASK_RUNNING, type TaskRow, type TaskService } from './tasks.ts'
+import { TASK_CREATED, TASK_FAILED, TASK_FINISHED, TASK_RUNNING, type TaskRow, type TaskService } from './tasks.ts'
 
 export function printStatusOf(gcodeState: unknown): PrintStatus {
   switch (gcodeState) {
@@ -79,6 +84,61 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
 }
 
+/** The firmware version an `info` report's `ota` module names, if it names one. */
+function otaVersionOf(report: JsonObject): string | undefined {
+  if (!isObject(report.info) || !Array.isArray(report.info.module)) return undefined
+  const ota = report.info.module.find((m) => isObject(m) && m.name === 'ota')
+  return isObject(ota) && typeof ota.sw_ver === 'string' && ota.sw_ver !== '' ? ota.sw_ver : undefined
+}
+
+/** A printer's answer to a request (it echoes the command), as opposed to a status report. */
+function isAnswer(print: unknown): boolean {
+  return isObject(print) && typeof print.command === 'string' && print.command !== 'push_status'
+}
+
+/** The `print` fields that decide which task a report belongs to and how it moves. */
+const TASK_FIELDS = ['gcode_state', 'task_id', 'subtask_name', 'gcode_start_time', 'gcode_file']
+
+/** True when merging `a` then `b` into any state equals merging `deepMerge(a, b)` once. */
+function mergesAssociatively(a: JsonObject, b: JsonObject): boolean {
+  for (const [key, value] of Object.entries(b)) {
+    if (!isObject(value) || !Object.hasOwn(a, key)) continue
+    const before = a[key]
+    // A value turning into an object replaces the state's object there; one merged patch would merge into it.
+    if (!isObject(before) || !mergesAssociatively(before, value)) return false
+  }
+  return true
+}
+
+/**
+ * One report that applying has the same effect as applying `first` then `second`, or
+ * null when there is none: when `second` may move a task (a state or print not known
+ * to equal `first`'s). Lets a busy broker record a burst of partial reports at once
+ * without losing a RUNNING -> FINISH.
+ */
+export function combineReports(first: JsonObject, second: JsonObject): JsonObject | null {
+  const a = isObject(first.print) ? first.print : undefined
+  const b = isObject(second.print) ? second.print : undefined
+  if (isAnswer(a) || isAnswer(b)) return null
+  let print = a ?? b
+  if (a && b) {
+    for (const field of TASK_FIELDS) {
+      if (Object.hasOwn(b, field) && (!Object.hasOwn(a, field) || !sameValue(a[field], b[field]))) return null
+    }
+    if (!mergesAssociatively(a, b)) return null
+    print = deepMerge(a, b)
+  }
+  const info = otaVersionOf(second) !== undefined ? second.info : first.info
+  const combined: JsonObject = {}
+  if (print) combined.print = print
+  if (info !== undefined) combined.info = info
+  return combined
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b))
+}
+
 /** Epoch ms from a report's `gcode_start_time` (epoch seconds as text), when it is one. */
 function startOf(print: JsonObject): number | undefined {
   const seconds = Number(text(print.gcode_start_time))
@@ -109,36 +169,69 @@ export class DeviceStateService {
   applyReport(devId: string, report: JsonObject): Promise<void> {
     return this.serialize(devId, () =>
       this.ctx.database.db.transaction().execute(async (trx) => {
-        let q = trx.selectFrom('devices').selectAll().where('dev_id', '=', devId)
-        // Other server processes may apply reports too: hold the row while merging.
-        if (this.ctx.database.dialect === 'postgres') q = q.forUpdate()
-        const device = await q.executeTakeFirst()
+        const [device] = await this.lockDevices(trx, [devId])
         if (!device) throw new ApiError('notFound', `no device ${devId}`)
-        const now = this.ctx.now()
-        const state = parseObject(device.state)
-        let firmware = device.firmware_version
-        if (isObject(report.print)) state.print = deepMerge(isObject(state.print) ? state.print : {}, report.print)
-        if (isObject(report.info) && Array.isArray(report.info.module)) {
-          const ota = report.info.module.find((m) => isObject(m) && m.name === 'ota')
-          if (isObject(ota) && typeof ota.sw_ver === 'string' && ota.sw_ver !== '') firmware = ota.sw_ver
-        }
-        let currentTaskId = device.current_task_id
-        if (device.owner_uid !== null && isObject(report.print) && isObject(state.print)) {
-          currentTaskId = await this.follow(trx, { ...device, owner_uid: device.owner_uid }, state.print, now)
-        }
-        await trx
-          .updateTable('devices')
-          .set({
-            state: JSON.stringify(state),
-            ...liveFacts(isObject(state.print) ? state.print : {}),
-            firmware_version: firmware,
-            current_task_id: currentTaskId,
-            updated_at: now,
-          })
-          .where('dev_id', '=', devId)
-          .execute()
+        await this.applyTo(trx, device, [report], this.ctx.now())
       }),
     )
+  }
+
+  /**
+   * Applies the reports of many devices (a few hundred at most) in one transaction, each
+   * device's in the order given: the broker's batches. Returns the ids of devices that do
+   * not exist.
+   */
+  async applyReports(batch: ReadonlyMap<string, readonly JsonObject[]>): Promise<string[]> {
+    if (batch.size === 0) return []
+    return this.ctx.database.db.transaction().execute(async (trx) => {
+      const devices = await this.lockDevices(trx, [...batch.keys()])
+      const now = this.ctx.now()
+      for (const device of devices) await this.applyTo(trx, device, batch.get(device.dev_id) ?? [], now)
+      const found = new Set(devices.map((d) => d.dev_id))
+      return [...batch.keys()].filter((id) => !found.has(id))
+    })
+  }
+
+  /**
+   * The devices' rows, held until the transaction ends: other server processes may apply
+   * reports too. One query, in one order everywhere, so two processes cannot deadlock.
+   */
+  private lockDevices(trx: Kysely<Database>, devIds: string[]): Promise<DeviceRow[]> {
+    let q = trx.selectFrom('devices').selectAll().where('dev_id', 'in', devIds).orderBy('dev_id')
+    if (this.ctx.database.dialect === 'postgres') q = q.forUpdate()
+    return q.execute()
+  }
+
+  private async applyTo(trx: Kysely<Database>, device: DeviceRow, reports: readonly JsonObject[], now: number): Promise<void> {
+    const state = parseObject(device.state)
+    let firmware = device.firmware_version
+    let currentTaskId = device.current_task_id
+    for (const report of reports) {
+      firmware = otaVersionOf(report) ?? firmware
+      if (isAnswer(report.print)) {
+        const answer = report.print as JsonObject
+        if (device.owner_uid !== null && answer.command === 'project_file' && answer.result === 'failed') {
+          const reason = text(answer.reason) || 'the printer refused the print job'
+          await this.failOwnedTask(trx, { ...device, owner_uid: device.owner_uid }, text(answer.task_id), `Refused by the printer: ${reason}`, now)
+        }
+        continue
+      }
+      if (isObject(report.print)) state.print = deepMerge(isObject(state.print) ? state.print : {}, report.print)
+      if (device.owner_uid !== null && isObject(report.print) && isObject(state.print)) {
+        currentTaskId = await this.follow(trx, { ...device, owner_uid: device.owner_uid, current_task_id: currentTaskId }, state.print, now)
+      }
+    }
+    await trx
+      .updateTable('devices')
+      .set({
+        state: JSON.stringify(state),
+        ...liveFacts(isObject(state.print) ? state.print : {}),
+        firmware_version: firmware,
+        current_task_id: currentTaskId,
+        updated_at: now,
+      })
+      .where('dev_id', '=', device.dev_id)
+      .execute()
   }
 
   /**
@@ -177,6 +270,31 @@ export class DeviceStateService {
     }
     await this.tasks.transition(db, task, TASK_STATUS[status], now, startOf(print))
     return task.id
+  }
+
+  /**
+   * Fails a task of the device's owner that never reached the printer (its file could not
+   * be sent, the printer was unreachable), with the reason the owner is shown.
+   */
+  failTask(devId: string, taskId: number, reason: string): Promise<void> {
+    return this.serialize(devId, () =>
+      this.ctx.database.db.transaction().execute(async (trx) => {
+        const [device] = await this.lockDevices(trx, [devId])
+        if (device?.owner_uid == null) return
+        await this.failOwnedTask(trx, { ...device, owner_uid: device.owner_uid }, String(taskId), reason, this.ctx.now())
+      }),
+    )
+  }
+
+  /**
+   * Fails the owner's task `taskId` on this device while it has not started: a refusal of a
+   * repeated request for a print under way says nothing about that print.
+   */
+  private async failOwnedTask(db: Kysely<Database>, device: DeviceRow & { owner_uid: number }, taskId: string, reason: string, now: number): Promise<void> {
+    if (!/^\d{1,15}$/.test(taskId)) return
+    const task = await this.tasks.findOwned(db, device.owner_uid, Number(taskId))
+    if (task?.device_id !== device.dev_id || task.status !== TASK_CREATED) return
+    await this.tasks.transition(db, task, TASK_FAILED, now, undefined, reason)
   }
 
   /** Going offline changes `online`, not the task. */

@@ -1,18 +1,21 @@
 /**
- * Devices: binding printers to users, renaming, unbinding, camera codes and firmware.
- * What a device is doing (its state, its tasks) belongs to the device-state service.
+ * Devices: binding printers to users, renaming, unbinding, camera codes, firmware, and
+ * where the LAN bridge reaches them. What a device is doing (its state, its tasks)
+ * belongs to the device-state service.
  */
+import { isIP } from 'node:net'
 import type { Selectable } from 'kysely'
 import type { ServiceContext } from '../context.ts'
 import type { DevicesTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { randomDigits, randomToken } from '../lib/secrets.ts'
+import { Signal } from '../lib/signal.ts'
 import { compareVersions } from '@bambu-cloud/protocol'
 import type { AccountService } from './accounts.ts'
 
 export type DeviceRow = Selectable<DevicesTable>
-/** A device without its merged report: what listings read. */
-export type DeviceSummary = Omit<DeviceRow, 'state'>
+/** A device without its merged report and LAN address: what listings read. */
+export type DeviceSummary = Omit<DeviceRow, 'state' | 'lan_ip' | 'lan_mqtt_port' | 'lan_ftps_port' | 'lan_cert_sha256'>
 
 const SUMMARY_COLUMNS = [
   'dev_id',
@@ -55,6 +58,20 @@ export interface DeviceFields {
   firmware_version?: string | null | undefined
 }
 
+/** Where the LAN bridge reaches a printer; `lan_ip: null` turns bridging off. */
+export interface LanFields {
+  lan_ip?: string | null | undefined
+  lan_mqtt_port?: number | undefined
+  lan_ftps_port?: number | undefined
+}
+
+/** A host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
+
+function assertLanHost(host: string): void {
+  if (isIP(host) === 0 && !HOST_NAME.test(host)) throw new ApiError('badRequest', `lan_ip must be an IPv4 or IPv6 address or a host name, got "${host.slice(0, 64)}"`)
+}
+
 export interface NewDevice extends DeviceFields {
   dev_id: string
   name: string
@@ -73,6 +90,11 @@ export interface NewFirmware {
 }
 
 export class DeviceService {
+  /** Fires with a `dev_id` after it is bound, unbound, rebound or removed (the broker stops delivering to a former owner). */
+  readonly ownerChanged = new Signal<string>()
+  /** Fires with a `dev_id` after where or how the LAN bridge reaches it changed (address, ports, access code). */
+  readonly lanChanged = new Signal<string>()
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly accounts: AccountService,
@@ -87,6 +109,13 @@ export class DeviceService {
     const row = await this.get(devId)
     if (!row || row.owner_uid !== uid) throw new ApiError('forbidden')
     return row
+  }
+
+  /** Who owns each of these devices now: a uid, or null when unbound; devices that do not exist are left out. */
+  async ownersOf(devIds: readonly string[]): Promise<Map<string, number | null>> {
+    if (devIds.length === 0) return new Map()
+    const rows = await this.ctx.database.db.selectFrom('devices').select(['dev_id', 'owner_uid']).where('dev_id', 'in', devIds).execute()
+    return new Map(rows.map((r) => [r.dev_id, r.owner_uid]))
   }
 
   /** The caller's devices, in the order they were bound; optionally only some ids. */
@@ -123,6 +152,7 @@ export class DeviceService {
         .execute()
       await trx.deleteFrom('ttcodes').where('dev_id', '=', devId).execute()
     })
+    this.ownerChanged.emit(devId)
   }
 
   /**
@@ -222,6 +252,7 @@ export class DeviceService {
         .returningAll()
         .executeTakeFirst()
       if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
+      this.ownerChanged.emit(input.dev_id)
       return row
     }
     const row = await db
@@ -231,13 +262,19 @@ export class DeviceService {
       .returningAll()
       .executeTakeFirst()
     if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
+    this.ownerChanged.emit(input.dev_id)
     return row
   }
 
-  /** Changes a device; `owner: null` unbinds it, an account rebinds it when unbound. */
-  async update(devId: string, changes: DeviceFields & { owner?: string | null | undefined }): Promise<DeviceRow> {
+  /**
+   * Changes a device; `owner: null` unbinds it, an account rebinds it when unbound. Giving
+   * `lan_ip` (even the same one) forgets the pinned certificate: the way to trust a printer
+   * that now presents another.
+   */
+  async update(devId: string, changes: DeviceFields & LanFields & { owner?: string | null | undefined }): Promise<DeviceRow> {
     const device = await this.get(devId)
     if (!device) throw new ApiError('notFound', `no device ${devId}`)
+    if (typeof changes.lan_ip === 'string') assertLanHost(changes.lan_ip)
     if (changes.owner === null) await this.release(devId)
     else if (changes.owner !== undefined) {
       const uid = await this.ownerUid(changes.owner)
@@ -248,13 +285,34 @@ export class DeviceService {
           .set({ owner_uid: uid, bound_at: this.ctx.now(), ...CLEAR_STATE })
           .where('dev_id', '=', devId)
           .execute()
+        this.ownerChanged.emit(devId)
       }
     }
     const set: Partial<DeviceRow> = { updated_at: this.ctx.now() }
-    for (const key of ['name', 'dev_model_name', 'dev_product_name', 'nozzle_diameter', 'dev_access_code', 'dev_structure', 'firmware_version'] as const) {
+    for (const key of ['name', 'dev_model_name', 'dev_product_name', 'nozzle_diameter', 'dev_access_code', 'dev_structure', 'firmware_version', 'lan_ip', 'lan_mqtt_port', 'lan_ftps_port'] as const) {
       if (changes[key] !== undefined) (set as Record<string, unknown>)[key] = changes[key]
     }
-    return this.ctx.database.db.updateTable('devices').set(set).where('dev_id', '=', devId).returningAll().executeTakeFirstOrThrow()
+    if (changes.lan_ip !== undefined) set.lan_cert_sha256 = null
+    const row = await this.ctx.database.db.updateTable('devices').set(set).where('dev_id', '=', devId).returningAll().executeTakeFirstOrThrow()
+    const lanKeys = ['lan_ip', 'lan_mqtt_port', 'lan_ftps_port', 'dev_access_code'] as const
+    if (lanKeys.some((key) => changes[key] !== undefined)) this.lanChanged.emit(devId)
+    return row
+  }
+
+  /** Bound printers the LAN bridge reaches. */
+  listBridged(): Promise<DeviceRow[]> {
+    return this.ctx.database.db.selectFrom('devices').selectAll().where('lan_ip', 'is not', null).where('owner_uid', 'is not', null).orderBy('dev_id').execute()
+  }
+
+  /**
+   * Trust on first use: pins `sha256` as the printer's certificate unless one is pinned
+   * already. Returns the pinned fingerprint, which the caller compares with what it saw.
+   */
+  async pinLanCertificate(devId: string, sha256: string): Promise<string | null> {
+    const { db } = this.ctx.database
+    await db.updateTable('devices').set({ lan_cert_sha256: sha256 }).where('dev_id', '=', devId).where('lan_cert_sha256', 'is', null).execute()
+    const row = await db.selectFrom('devices').select('lan_cert_sha256').where('dev_id', '=', devId).executeTakeFirst()
+    return row?.lan_cert_sha256 ?? null
   }
 
   async remove(devId: string): Promise<void> {
@@ -264,6 +322,7 @@ export class DeviceService {
       return trx.deleteFrom('devices').where('dev_id', '=', devId).executeTakeFirst()
     })
     if (Number(res.numDeletedRows) === 0) throw new ApiError('notFound', `no device ${devId}`)
+    this.ownerChanged.emit(devId)
   }
 
   listAll(): Promise<DeviceRow[]> {

@@ -16,7 +16,7 @@ export class MessageService {
     let q = db
       .selectFrom('messages as m')
       .leftJoin('tasks as t', 't.id', 'm.task_id')
-      .select(['m.id', 'm.type', 'm.created_at', 't.id as task_id', 't.title', 't.cover', 't.status', 't.device_id'])
+      .select(['m.id', 'm.type', 'm.created_at', 't.id as task_id', 't.title', 't.cover', 't.status', 't.device_id', 't.fail_reason'])
       .where('m.uid', '=', uid)
     if (type) q = q.where('m.type', '=', type)
     if (page.after !== undefined && page.after > 0) q = q.where('m.id', '<', page.after)
@@ -48,6 +48,7 @@ export class MessageService {
                 cover: r.cover ?? this.tasks.placeholderCover,
                 status: r.status ?? 0,
                 deviceId: r.device_id ?? '',
+                ...(r.fail_reason ? { failedReason: r.fail_reason } : {}),
               },
         from,
         createTime: isoUtc(r.created_at),

@@ -57,6 +57,13 @@ function checkUploaded(entry: ProfilePrint3mf, md5: string | null | undefined): 
   if (entry.md5 && entry.md5.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
 }
 
+/** The stored 3MF that prints one plate. */
+export interface PlateFile {
+  projectId: number
+  blobKey: string
+  md5: string
+}
+
 export class PrintFileService {
   constructor(
     private readonly ctx: ServiceContext,
@@ -179,6 +186,44 @@ export class PrintFileService {
       const next = withPrints(context, await attachedPrints(trx, profileId), signer)
       await trx.updateTable('project_profiles').set({ context: JSON.stringify(next) }).where('profile_id', '=', profileId).execute()
     })
+  }
+
+  /**
+   * The 3MF that prints a plate of one of the user's profiles: the plate's print-ready file
+   * when one is attached, else the project's own upload; null when there is neither.
+   */
+  async forPlate(uid: number, modelId: string, profileId: number, plate: number): Promise<PlateFile | null> {
+    const { db } = this.ctx.database
+    const profile = await db
+      .selectFrom('project_profiles')
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select('project_profiles.project_id')
+      .where('project_profiles.profile_id', '=', profileId)
+      .where('project_profiles.model_id', '=', modelId)
+      .where('projects.uid', '=', uid)
+      .executeTakeFirst()
+    if (!profile) return null
+    const print = await db
+      .selectFrom('print_files')
+      .select(['blob_key', 'md5'])
+      .where('profile_id', '=', profileId)
+      .where('plate_index', '=', plate)
+      .where('attached_at', 'is not', null)
+      .orderBy('attached_at', 'desc')
+      .executeTakeFirst()
+    if (print) return { projectId: profile.project_id, blobKey: print.blob_key, md5: print.md5 }
+    const upload = await db
+      .selectFrom('upload_tickets')
+      .select(['blob_key', 'md5'])
+      .where('project_id', '=', profile.project_id)
+      .where('profile_id', '=', profileId)
+      .where('action', '=', 'upload')
+      .where('uploaded_at', 'is not', null)
+      .where('status', '!=', 'failed')
+      .orderBy('uploaded_at', 'desc')
+      .executeTakeFirst()
+    if (upload?.blob_key && upload.md5) return { projectId: profile.project_id, blobKey: upload.blob_key, md5: upload.md5 }
+    return null
   }
 
   /** A URL this server signed for an upload (expired is fine: the file is already here). */

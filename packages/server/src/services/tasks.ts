@@ -9,6 +9,7 @@ import type { ServiceContext } from '../context.ts'
 import type { Database, TasksTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { isObject, ofType, parseObject, type JsonObject } from '../lib/json.ts'
+import { Signal } from '../lib/signal.ts'
 import { isoUtc } from '../lib/time.ts'
 
 export type TaskRow = Selectable<TasksTable>
@@ -77,6 +78,9 @@ export interface Page {
 }
 
 export class TaskService {
+  /** Fires with each task `POST my/task` created, once it is stored (the LAN bridge delivers its file). */
+  readonly created = new Signal<TaskRow>()
+
   constructor(private readonly ctx: ServiceContext) {}
 
   /** The placeholder image of a task whose plate thumbnail is unknown. */
@@ -116,7 +120,7 @@ export class TaskService {
     return row
   }
 
-  /** `POST my/task`: a task from a client's task object, on one of its devices. */
+  /** `POST my/task`: a task from a client's task object, on one of its devices; announced on `created`. */
   async create(
     db: Kysely<Database>,
     uid: number,
@@ -127,7 +131,7 @@ export class TaskService {
     const extra: JsonObject = {}
     for (const [key, value] of Object.entries(body)) if (!COLUMNS.has(key)) extra[key] = value
     const profileId = typeof body.profileId === 'string' ? Number(body.profileId || 0) : body.profileId
-    return this.insert(db, {
+    const row = await this.insert(db, {
       uid,
       deviceId: body.deviceId,
       deviceModel: device.dev_model_name,
@@ -145,6 +149,8 @@ export class TaskService {
       costTime: plate?.costTime ?? body.costTime ?? 0,
       extra,
     })
+    this.created.emit(row)
+    return row
   }
 
   findOwned(db: Kysely<Database>, uid: number, id: number): Promise<TaskRow | undefined> {
@@ -172,9 +178,10 @@ export class TaskService {
 
   /**
    * Moves a task to a status. An ended task (finished or failed) never moves again; the
-   * move that ends it sets `end_time` and yields the one type-6 message.
+   * move that ends it sets `end_time` (and a failure's reason, when known) and yields the
+   * one type-6 message.
    */
-  async transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number): Promise<TaskRow> {
+  async transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
     if (ENDED.includes(task.status) || task.status === status) return task
     const ending = ENDED.includes(status)
     const updated = await db
@@ -183,6 +190,7 @@ export class TaskService {
         status,
         start_time: task.start_time ?? startTime ?? now,
         end_time: ending ? now : null,
+        ...(status === TASK_FAILED && failReason ? { fail_reason: failReason } : {}),
         updated_at: now,
       })
       .where('id', '=', task.id)
@@ -256,6 +264,7 @@ export class TaskService {
       isPrintable: ofType(extra.isPrintable, true),
       material: { id: ofType(material.id, ''), name: ofType(material.name, '') },
     }
+    if (row.fail_reason !== null) hit.failedReason = row.fail_reason
     // Then the rest of `extra`. Built in this order, not as `{ ...extra, <typed fields> }`:
     // V8 makes that spread (typed keys overwriting copied ones) about 7x slower per task.
     for (const key of Object.keys(extra)) {

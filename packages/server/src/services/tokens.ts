@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.ts'
 import { ApiError } from '../errors.ts'
 import { signJwt } from '../lib/jwt.ts'
 import { randomToken, sha256 } from '../lib/secrets.ts'
+import { Signal } from '../lib/signal.ts'
 
 export type LoginMethod = 'password' | 'code' | 'tfa' | 'ticket'
 
@@ -25,8 +26,13 @@ export interface Principal {
   loginId: string
 }
 
+/** What a revocation ended: one login, or every login of a user. */
+export type Revocation = { loginId: string } | { uid: number }
+
 export class TokenService {
   private jwtSecret: Promise<string> | undefined
+  /** Fires after logins are revoked, so live sessions (MQTT) built on them end too. */
+  readonly revoked = new Signal<Revocation>()
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -137,6 +143,7 @@ export class TokenService {
       .where('id', '=', loginId)
       .where('revoked_at', 'is', null)
       .execute()
+    this.revoked.emit({ loginId })
   }
 
   /**
@@ -149,5 +156,6 @@ export class TokenService {
     await db.updateTable('logins').set({ revoked_at: now }).where('uid', '=', uid).where('revoked_at', 'is', null).execute()
     await db.updateTable('tickets').set({ spent_at: now }).where('uid', '=', uid).where('spent_at', 'is', null).execute()
     await db.updateTable('tfa_challenges').set({ spent_at: now }).where('uid', '=', uid).where('spent_at', 'is', null).execute()
+    this.revoked.emit({ uid })
   }
 }

@@ -72,6 +72,11 @@ export class LanBroker {
     return (this.server.address() as AddressInfo).port
   }
 
+  /** Clients logged in now. */
+  get clients(): number {
+    return this.broker.connectedClients
+  }
+
   publish(topic: string, payload: string): void {
     this.broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {})
   }

@@ -155,6 +155,11 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
     return this.lanEndpoints
   }
 
+  /** Clients logged in to the LAN broker now (a printer accepts only a few). */
+  get lanClients(): number {
+    return this.lanBroker?.clients ?? 0
+  }
+
   get cloudConnected(): boolean {
     return this.cloud?.connected ?? false
   }

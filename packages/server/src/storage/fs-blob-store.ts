@@ -3,7 +3,7 @@
  * (same filesystem, so committing is a rename). Files are private to the server (0600).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream, read as readFd } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { finished, Readable, Transform, type TransformCallback } from 'node:stream'
@@ -62,7 +62,9 @@ async function openFile(file: string): Promise<RandomAccessFile | null> {
     stream(start, end) {
       if (closed) throw new Error('file already closed')
       if (end <= start) return Readable.from([])
-      const stream = createReadStream('', { fd: handle.fd, start, end: end - 1, autoClose: false })
+      // A stream destroyed early closes its descriptor even with autoClose off: give it a close that does not.
+      const shared = { read: readFd, close: (_fd: number, done: (err?: NodeJS.ErrnoException | null) => void) => done(null) }
+      const stream = createReadStream('', { fd: handle.fd, start, end: end - 1, autoClose: false, fs: shared })
       streams.add(stream)
       // Not 'close': a stream that does not own its descriptor ends without closing.
       finished(stream, () => {

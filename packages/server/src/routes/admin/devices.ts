@@ -17,6 +17,8 @@ import type { App } from '../../http/types.ts'
 import { parseObject } from '../../lib/json.ts'
 import type { DeviceRow } from '../../services/devices.ts'
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
 const tags = ['admin']
 const admin = { auth: 'admin' } as const
 const errors = { 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema }
@@ -40,8 +42,20 @@ export default async function adminDeviceRoutes(app: App) {
       online: d.online === 1,
       print_status: deviceState.printStatus(d),
       print_job: d.current_task_id,
+      lan_ip: d.lan_ip,
+      lan_mqtt_port: d.lan_mqtt_port,
+      lan_ftps_port: d.lan_ftps_port,
+      lan_cert_sha256: d.lan_cert_sha256,
+      bridge: d.lan_ip === null ? null : bridgeView(d.dev_id),
       state: parseObject(d.state),
     }
+  }
+
+  /** The link as this process sees it: off when no bridge runs here or the printer is unbound. */
+  function bridgeView(devId: string) {
+    const link = app.bridge?.status(devId)
+    if (!link) return { state: 'off' as const, since: null, last_error: null, reconnects: 0, last_report_at: null }
+    return { state: link.state, since: iso(link.since), last_error: link.lastError, reconnects: link.reconnects, last_report_at: iso(link.lastReportAt) }
   }
 
   async function found(devId: string): Promise<DeviceRow> {
@@ -68,7 +82,7 @@ export default async function adminDeviceRoutes(app: App) {
 
   app.patch(
     '/admin/v1/devices/:dev_id',
-    { config: admin, schema: { tags, summary: 'Change a printer; owner null unbinds', params: DevIdParams, body: AdminDevicePatch, response: { 200: AdminDevice, ...errors } } },
+    { config: admin, schema: { tags, summary: 'Change a printer; owner null unbinds, lan_ip bridges it over its LAN', params: DevIdParams, body: AdminDevicePatch, response: { 200: AdminDevice, ...errors } } },
     async (request) => view(await devices.update(request.params.dev_id, request.body)),
   )
 

@@ -1,7 +1,8 @@
 /**
- * A small zip writer for test fixtures (node:zlib's deflateRaw and crc32). It can lie in
- * the central directory and write zip64 records, to build the damaged and hostile
- * archives the server must refuse.
+ * A small zip writer (node:zlib's deflateRaw and crc32) for the 3MF files the project
+ * builds itself: sample projects and test fixtures. It can lie in the central directory
+ * and write zip64 records, so tests can build the damaged and hostile archives the server
+ * must refuse.
  */
 import { crc32, deflateRawSync } from 'node:zlib'
 

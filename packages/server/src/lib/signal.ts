@@ -1,0 +1,17 @@
+/**
+ * A typed in-process event. Services announce a change (a login revoked, a device changing
+ * hands) and whoever holds live state about it in this process (the MQTT broker) reacts.
+ */
+export class Signal<T> {
+  private readonly listeners = new Set<(value: T) => void>()
+
+  /** Calls `listener` on every `emit` until the returned function is called. */
+  on(listener: (value: T) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  emit(value: T): void {
+    for (const listener of this.listeners) listener(value)
+  }
+}

@@ -1,0 +1,80 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { addDevice, bearer, PASSWORD, startTestApp } from './helpers/app.ts'
+import { connect, printReport, startBroker } from './helpers/mqtt.ts'
+import { sha256 } from '../src/lib/secrets.ts'
+
+const refusedWithBadCredentials = (err: Error & { code?: number }) => err.code === 4
+
+test('logging out ends the MQTT session of that login, and its token cannot connect again', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s)
+  const { uid } = await s.createUser('owner@example.com')
+  const kept = await s.login('owner@example.com')
+  const leaving = await s.login('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
+  const stays = await connect(broker, `u_${uid}`, kept.accessToken)
+  const goes = await connect(broker, `u_${uid}`, leaving.accessToken)
+  await stays.client.subscribeAsync('device/DEV1/report')
+
+  const res = await s.request({ method: 'POST', url: '/v1/user-service/my/logout', headers: bearer(leaving.accessToken), payload: {} })
+  assert.equal(res.statusCode, 200)
+  await goes.closed
+  await assert.rejects(connect(broker, `u_${uid}`, leaving.accessToken), refusedWithBadCredentials)
+
+  // The other login's session is untouched.
+  assert.equal(stays.client.connected, true)
+  broker.publishReport('DEV1', Buffer.from(printReport({ mc_percent: 9 })))
+  await stays.receive((m) => m.text.includes('"mc_percent":9'))
+})
+
+test('reusing a refresh token revokes its login and ends that login’s sessions', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s)
+  const { uid } = await s.createUser('owner@example.com')
+  const pair = await s.login('owner@example.com')
+  const session = await connect(broker, `u_${uid}`, pair.accessToken)
+  const refresh = () => s.request({ method: 'POST', url: '/v1/user-service/user/refreshtoken', payload: { refreshToken: pair.refreshToken } })
+  assert.equal((await refresh()).statusCode, 200)
+  assert.equal(session.client.connected, true, 'a refresh leaves the old access token working')
+  assert.equal((await refresh()).statusCode, 401)
+  await session.closed
+  await assert.rejects(connect(broker, `u_${uid}`, pair.accessToken), refusedWithBadCredentials)
+})
+
+test('a password change ends every session of the user, not other users’', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s)
+  const { uid } = await s.createUser('owner@example.com')
+  const other = await s.createUser('other@example.com')
+  const first = await connect(broker, `u_${uid}`, (await s.login('owner@example.com')).accessToken)
+  const second = await connect(broker, `u_${uid}`, (await s.login('owner@example.com')).accessToken)
+  const bystander = await connect(broker, `u_${other.uid}`, (await s.login('other@example.com')).accessToken)
+
+  const res = await s.admin({ method: 'PATCH', url: `/admin/v1/users/${uid}`, payload: { password: `${PASSWORD} changed` } })
+  assert.equal(res.statusCode, 200, res.body)
+  await Promise.all([first.closed, second.closed])
+  await bystander.roundTrip()
+  assert.equal(bystander.client.connected, true)
+})
+
+test('a login revoked by another server process (or expired) is found by the periodic re-check', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s, { revalidateEvery: 100 })
+  const { uid } = await s.createUser('owner@example.com')
+  const first = await s.login('owner@example.com')
+  const revoked = await connect(broker, `u_${uid}`, first.accessToken)
+  const expiring = await connect(broker, `u_${uid}`, (await s.login('owner@example.com')).accessToken)
+  const lasting = await s.login('owner@example.com')
+
+  // Straight in the database, as another process would: no in-process event fires.
+  const token = await s.database.db.selectFrom('tokens').select('login_id').where('hash', '=', sha256(first.accessToken)).executeTakeFirstOrThrow()
+  await s.database.db.updateTable('logins').set({ revoked_at: s.clock.ms }).where('id', '=', token.login_id).execute()
+  await revoked.closed
+  assert.equal(expiring.client.connected, true)
+
+  // Past every token's lifetime: the rest go too, and the newest token no longer connects.
+  s.clock.advance((s.config.accessTokenTtl + 1) * 1000)
+  await expiring.closed
+  await assert.rejects(connect(broker, `u_${uid}`, lasting.accessToken), refusedWithBadCredentials)
+})
