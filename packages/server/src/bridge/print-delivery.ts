@@ -9,7 +9,7 @@
  * device-state service fails the task from that answer.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { plateGcodePath, projectFileRequest, type DeviceMessage } from '@bambu-cloud/protocol'
+import { plateGcodePath, projectFileRequest } from '@bambu-cloud/protocol'
 import { isObject, parseObject } from '../lib/json.ts'
 import { uploadOverFtps } from '../lib/ftps-upload.ts'
 import { WorkQueue } from '../lib/work-queue.ts'
@@ -111,7 +111,7 @@ export class PrintDelivery {
       subtask_name: task.title,
       ...amsOf(task),
     })
-    if (!this.links.publish(device.dev_id, Buffer.from(JSON.stringify(request satisfies DeviceMessage)), 1)) {
+    if (!this.links.publish(device.dev_id, Buffer.from(JSON.stringify(request)), 1)) {
       return fail('The printer disconnected before the print could be started')
     }
     this.log.info({ devId: device.dev_id, taskId: task.id, file: name }, 'bridge: print sent to the printer')
