@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { credentialsOf, filterReachesReports, forwardAccess, publishAccess, subscribeAccess, type Session } from '../src/mqtt/access.ts'
 
 const user: Session = { kind: 'user', uid: 7, loginId: 'L', accessToken: 'T' }
-const printer: Session = { kind: 'device', devId: 'P1' }
+const printer: Session = { kind: 'device', devId: 'P1', accessCode: '12345678' }
 
 test('credentials: u_<uid> is a user, anything else a printer id; junk is nobody', () => {
   assert.deepEqual(credentialsOf('u_7', Buffer.from('token')), { kind: 'user', uid: 7, accessToken: 'token' })

@@ -78,3 +78,46 @@ test('a login revoked by another server process (or expired) is found by the per
   await expiring.closed
   await assert.rejects(connect(broker, `u_${uid}`, lasting.accessToken), refusedWithBadCredentials)
 })
+
+test('deleting a user ends its sessions at once', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s, { revalidateEvery: 3_600_000 })
+  const { uid } = await s.createUser('owner@example.com')
+  const session = await connect(broker, `u_${uid}`, (await s.login('owner@example.com')).accessToken)
+  assert.equal((await s.admin({ method: 'DELETE', url: `/admin/v1/users/${uid}` })).statusCode, 204)
+  await session.closed
+})
+
+test('a printer removed, or given another access code, loses its session; the new code connects', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s, { revalidateEvery: 3_600_000 })
+  await s.createUser('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
+  await addDevice(s, 'owner@example.com', 'DEV2', { dev_access_code: '87654321' })
+  const first = await connect(broker, 'DEV1', '12345678')
+  const second = await connect(broker, 'DEV2', '87654321')
+
+  const patched = await s.admin({ method: 'PATCH', url: '/admin/v1/devices/DEV1', payload: { dev_access_code: '11112222' } })
+  assert.equal(patched.statusCode, 200, patched.body)
+  await first.closed
+  await assert.rejects(connect(broker, 'DEV1', '12345678'), refusedWithBadCredentials)
+  await connect(broker, 'DEV1', '11112222')
+
+  assert.equal((await s.admin({ method: 'DELETE', url: '/admin/v1/devices/DEV2' })).statusCode, 204)
+  await second.closed
+})
+
+test('failed MQTT logins are limited per user name: past the limit even the right code is refused (not authorized)', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '3' })
+  const broker = await startBroker(s)
+  await s.createUser('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
+  for (let i = 0; i < 3; i++) await assert.rejects(connect(broker, 'DEV1', `0000000${i}`), refusedWithBadCredentials)
+  await assert.rejects(connect(broker, 'DEV1', '12345678'), (err: Error & { code?: number }) => err.code === 5)
+  // Other names are not affected.
+  await addDevice(s, 'owner@example.com', 'DEV2', { dev_access_code: '87654321' })
+  await connect(broker, 'DEV2', '87654321')
+  // Once the window has passed, the printer gets in again.
+  s.clock.advance(16 * 60_000)
+  await connect(broker, 'DEV1', '12345678')
+})

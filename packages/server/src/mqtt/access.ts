@@ -17,6 +17,8 @@ export interface UserSession {
 export interface DeviceSession {
   kind: 'device'
   devId: string
+  /** Kept to end the session when the printer is removed or given another access code. */
+  accessCode: string
 }
 
 export type Session = UserSession | DeviceSession

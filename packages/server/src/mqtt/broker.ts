@@ -17,7 +17,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import { parseDeviceTopic, reportTopic, requestTopic } from '@bambu-cloud/protocol'
 import type { Config } from '../config.ts'
 import { loadOrCreateCertificate, type Certificate } from '../lib/certificate.ts'
+import { ApiError } from '../errors.ts'
 import { constantTimeEqual } from '../lib/secrets.ts'
+import type { Bucket } from '../services/rate-limiter.ts'
 import type { Services } from '../services/index.ts'
 import { credentialsOf, forwardAccess, MAX_PAYLOAD_BYTES, publishAccess, subscribeAccess, type Access, type Credentials, type Session } from './access.ts'
 import { DeviceOwners } from './owners.ts'
@@ -61,8 +63,9 @@ export interface MqttStats {
 
 const REFUSED = 'bad user name or password'
 
-function refusal(returnCode: 3 | 4): AuthenticateError {
-  return Object.assign(new Error(returnCode === 4 ? REFUSED : 'server unavailable'), { returnCode: returnCode as AuthErrorCode })
+function refusal(returnCode: 3 | 4 | 5): AuthenticateError {
+  const message = returnCode === 4 ? REFUSED : returnCode === 5 ? 'not authorized' : 'server unavailable'
+  return Object.assign(new Error(message), { returnCode: returnCode as AuthErrorCode })
 }
 
 function bytes(payload: string | Buffer): Buffer {
@@ -83,6 +86,27 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   /** Sessions between a successful CONNECT check and the client's registration. */
   const authenticated = new WeakMap<Client, Session>()
 
+  /**
+   * Failed logins are counted per user name and per address, with the HTTP login's limits:
+   * an access code has only eight digits, and the broker must not be a way to guess them.
+   */
+  function failureBuckets(username: string, address: string): Bucket[] {
+    const limits = config.rateLimits
+    return [
+      { key: `mqtt:name:${username}`, limit: limits.failuresPerAccount },
+      { key: `mqtt:addr:${address}`, limit: limits.failuresPerAddress },
+    ]
+  }
+
+  /** The session for a login, null when refused; throws when the limits are reached. */
+  async function login(credentials: Credentials, username: string, address: string): Promise<Session | null> {
+    const buckets = failureBuckets(username, address)
+    await services.rateLimiter.check(buckets)
+    const session = await sessionFor(credentials)
+    if (!session) await services.rateLimiter.record(buckets.map((b) => b.key))
+    return session
+  }
+
   async function sessionFor(credentials: Credentials): Promise<Session | null> {
     if (credentials.kind === 'user') {
       const principal = await services.tokens.authenticate(credentials.accessToken)
@@ -91,7 +115,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     }
     const device = await services.devices.get(credentials.devId)
     if (!device || !constantTimeEqual(device.dev_access_code, credentials.accessCode)) return null
-    return { kind: 'device', devId: device.dev_id }
+    return { kind: 'device', devId: device.dev_id, accessCode: credentials.accessCode }
   }
 
   /** Settles an access decision, reading ownership when the rule depends on it. */
@@ -131,7 +155,8 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
         log.info({ username: who }, 'mqtt: connection refused')
         return callback(refusal(4), null)
       }
-      sessionFor(credentials).then(
+      const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown'
+      login(credentials, who, address).then(
         (session) => {
           if (!session) {
             log.info({ username: who }, 'mqtt: connection refused')
@@ -141,6 +166,10 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
           callback(null, true)
         },
         (err: unknown) => {
+          if (err instanceof ApiError && err.kind === 'tooManyRequests') {
+            log.warn({ username: who, address }, 'mqtt: too many failed logins; refused')
+            return callback(refusal(5), null)
+          }
           log.error({ err, username: who }, 'mqtt: could not check credentials')
           callback(refusal(3), null)
         },

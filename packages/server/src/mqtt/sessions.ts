@@ -2,14 +2,16 @@
  * Who is connected to the broker. A printer counts as online while it has at least one
  * session (a quick reconnect overlaps the old session's end, which must not take it
  * offline); a user's sessions end when the login behind them is revoked, here or, found
- * on a periodic re-check, by another server process or by expiry.
+ * on a periodic re-check, by another server process or by expiry; a printer's end when it
+ * is removed or its access code changes.
  */
 import type { Client } from 'aedes'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DeviceStateService } from '../services/device-state.ts'
 import type { DeviceService } from '../services/devices.ts'
 import type { Revocation, TokenService } from '../services/tokens.ts'
-import type { Session, UserSession } from './access.ts'
+import { constantTimeEqual } from '../lib/secrets.ts'
+import type { DeviceSession, Session, UserSession } from './access.ts'
 
 export class SessionRegistry {
   private readonly sessions = new Map<Client, Session>()
@@ -20,7 +22,7 @@ export class SessionRegistry {
 
   constructor(
     private readonly tokens: TokenService,
-    devices: DeviceService,
+    private readonly devices: DeviceService,
     deviceState: DeviceStateService,
     private readonly log: FastifyBaseLogger,
     revalidateEveryMs = 30_000,
@@ -29,7 +31,11 @@ export class SessionRegistry {
     this.stopListening = [
       tokens.revoked.on((revocation) => this.revoke(revocation)),
       // Unbinding clears `online`; a printer still connected is online again for its next owner.
-      devices.ownerChanged.on((devId) => this.presence.rewrite(devId)),
+      devices.ownerChanged.on((devId) => {
+        this.presence.rewrite(devId)
+        void this.recheckDevice(devId)
+      }),
+      devices.lanChanged.on((devId) => void this.recheckDevice(devId)),
     ]
     this.timer = setInterval(() => void this.revalidate(), revalidateEveryMs)
     this.timer.unref()
@@ -58,7 +64,21 @@ export class SessionRegistry {
     for (const [client, session] of ended) this.end(client, session, 'login revoked')
   }
 
-  /** Re-checks each user session's token; ends those no longer valid. */
+  /** Ends a printer's sessions when it is gone or its access code is no longer the one they logged in with. */
+  async recheckDevice(devId: string): Promise<void> {
+    const sessions = this.deviceSessions((s) => s.devId === devId)
+    if (sessions.length === 0) return
+    try {
+      const device = await this.devices.get(devId)
+      for (const [client, session] of sessions) {
+        if (!device || !constantTimeEqual(device.dev_access_code, session.accessCode)) this.end(client, session, 'device removed or access code changed')
+      }
+    } catch (err) {
+      this.log.warn({ err, devId }, 'mqtt: could not re-check a device session')
+    }
+  }
+
+  /** Re-checks each user session's token and each printer's access code; ends those no longer valid. */
   async revalidate(): Promise<void> {
     if (this.revalidating) return
     this.revalidating = true
@@ -68,6 +88,7 @@ export class SessionRegistry {
         const principal = await this.tokens.authenticate(session.accessToken)
         if (principal?.uid !== session.uid) this.end(client, session, 'token no longer valid')
       }
+      for (const devId of new Set(this.deviceSessions(() => true).map(([, s]) => s.devId))) await this.recheckDevice(devId)
     } catch (err) {
       // A database hiccup ends nobody's session; the next round checks again.
       this.log.warn({ err }, 'mqtt: could not re-check sessions')
@@ -89,8 +110,14 @@ export class SessionRegistry {
     return found
   }
 
-  private end(client: Client, session: UserSession, reason: string): void {
-    this.log.info({ uid: session.uid, reason }, 'mqtt: session ended')
+  private deviceSessions(match: (session: DeviceSession) => boolean): [Client, DeviceSession][] {
+    const found: [Client, DeviceSession][] = []
+    for (const [client, session] of this.sessions) if (session.kind === 'device' && match(session)) found.push([client, session])
+    return found
+  }
+
+  private end(client: Client, session: Session, reason: string): void {
+    this.log.info(session.kind === 'user' ? { uid: session.uid, reason } : { devId: session.devId, reason }, 'mqtt: session ended')
     this.remove(client)
     client.close()
   }

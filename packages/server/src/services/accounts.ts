@@ -125,6 +125,8 @@ export class AccountService {
     if (!Number.isSafeInteger(uid)) throw new ApiError('notFound', `no user ${uid}`)
     const res = await this.ctx.database.db.deleteFrom('users').where('uid', '=', uid).executeTakeFirst()
     if (Number(res.numDeletedRows) === 0) throw new ApiError('notFound', `no user ${uid}`)
+    // Its logins went with it: sessions still open on their tokens (MQTT) end now.
+    this.tokens.revoked.emit({ uid })
   }
 }
 

@@ -28,6 +28,8 @@ export interface Services {
   tokens: TokenService
   tickets: TicketService
   login: LoginService
+  /** Failed-login counters, shared by HTTP logins and the MQTT broker. */
+  rateLimiter: RateLimiter
   mailer: Mailer
   slicerResources: SlicerResourceService
   slicerSettings: SlicerSettingService
@@ -49,6 +51,7 @@ export function createServices(ctx: ServiceContext): Services {
   const accounts = new AccountService(ctx, tokens)
   const mailer = new Mailer(ctx)
   const tickets = new TicketService(ctx)
+  const rateLimiter = new RateLimiter(ctx)
   const login = new LoginService(
     ctx,
     accounts,
@@ -56,7 +59,7 @@ export function createServices(ctx: ServiceContext): Services {
     new LoginCodeService(ctx, mailer),
     new TfaService(ctx),
     tickets,
-    new RateLimiter(ctx),
+    rateLimiter,
   )
   const tasks = new TaskService(ctx)
   const projects = new ProjectService(ctx)
@@ -68,6 +71,7 @@ export function createServices(ctx: ServiceContext): Services {
     tokens,
     tickets,
     login,
+    rateLimiter,
     mailer,
     slicerResources: new SlicerResourceService(ctx),
     slicerSettings: new SlicerSettingService(ctx),
