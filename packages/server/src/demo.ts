@@ -1,12 +1,12 @@
 /**
- * `npm run demo`: the server (main.ts, as `npm start` runs it, with its data under
- * `./data/demo`), a demo account whose new password is printed once, and three virtual
+ * `npm run demo`: the server (main.ts, as `npm start` runs it, with its data and log
+ * under `./data/demo`), a demo account whose new password is printed once, and three virtual
  * printers bound to it that print a sample project over and over, the way the slicer
  * starts a cloud print: project upload, `my/task`, then `project_file` through the
  * broker. Sign in with the printed account in any client; stop with Ctrl-C.
  *
  *   DEMO_TIME_SCALE   simulated seconds per real second (default 20: a 30-minute print takes 90 s)
- *   PORT, MQTT_TLS_PORT, DATA_DIR, ...   as for the server
+ *   PORT, MQTT_TLS_PORT, DATA_DIR, ...   as for the server (0 for any free port works)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -27,22 +27,31 @@ const PRINTERS = 3
 const PAUSE_BETWEEN_PRINTS_MS = 15_000
 
 const log = (line: string) => process.stderr.write(`demo: ${line}\n`)
+const serverLog = (dataDir: string) => path.join(dataDir, 'server.log')
 
-function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * Starts main.ts; resolves once both HTTP and the MQTT broker listen (their ports read
+ * from its log, so 0 works too). The log goes to `logFile`, keeping the console for the
+ * demo's own lines; it is at least `info`, which is where the listening lines are.
+ */
+function startServer(env: NodeJS.ProcessEnv, logFile: string): Promise<{ child: ChildProcess; baseUrl: string; mqttPort: number }> {
+  const level = env.LOG_LEVEL && !['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL) ? env.LOG_LEVEL : 'info'
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN], { cwd: ROOT, env: { ...env, LOG_LEVEL: level }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const log = fs.createWriteStream(logFile, { flags: 'a' })
+  child.stdout!.pipe(log)
   return new Promise((resolve, reject) => {
     let seen = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk)
-      if (seen === null) return
+    const watch = (chunk: Buffer) => {
       seen += chunk.toString()
-      const m = /Server listening at (http:\/\/[^\s"]+)/.exec(seen)
-      if (m) {
-        seen = null as unknown as string
-        resolve({ child, baseUrl: m[1]! })
+      const http = /Server listening at (http:\/\/[^\s"]+)/.exec(seen)
+      const mqtt = /"tlsPort":(\d+)[^\n]*MQTT broker listening/.exec(seen)
+      if (http && mqtt) {
+        child.stdout!.off('data', watch)
+        resolve({ child, baseUrl: http[1]!, mqttPort: Number(mqtt[1]) })
       }
-    })
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)))
+    }
+    child.stdout!.on('data', watch)
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code} before listening; see ${logFile}`)))
   })
 }
 
@@ -67,37 +76,12 @@ async function demoAccount(baseUrl: string, token: string, password: string): Pr
   if (patched.status !== 200) throw new Error(`resetting the demo account: HTTP ${patched.status}`)
 }
 
-/** The broker's certificate; it is created as the broker starts, just after HTTP. */
-async function brokerCertificate(dataDir: string): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return fs.readFileSync(path.join(dataDir, 'mqtt.crt'), 'utf8')
-    } catch (err) {
-      if (attempt >= 40) throw err
-      await new Promise((r) => setTimeout(r, 250))
-    }
-  }
-}
-
-/** Retries until the broker takes the printers. */
-async function connectFleet(options: Parameters<typeof startFleet>[0]): Promise<Fleet> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startFleet(options)
-    } catch (err) {
-      if (attempt >= 20) throw err
-      await new Promise((r) => setTimeout(r, 500))
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(ROOT, 'data', 'demo'))
   fs.mkdirSync(dataDir, { recursive: true })
   const adminToken = process.env.ADMIN_TOKEN ?? randomToken(32)
-  const mqttPort = Number(process.env.MQTT_TLS_PORT ?? 8883)
-  const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, MQTT_TLS_PORT: String(mqttPort) }
-  const { child, baseUrl } = await startServer(env)
+  const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: adminToken }
+  const { child, baseUrl, mqttPort } = await startServer(env, serverLog(dataDir))
   let fleet: Fleet | undefined
   let stopping = false
   const stop = () => {
@@ -126,9 +110,10 @@ async function run(baseUrl: string, adminToken: string, dataDir: string, mqttPor
   const accessCode = randomDigits(8)
   const devIds = Array.from({ length: PRINTERS }, (_, i) => fleetDevId('DEMO', i + 1))
   await registerFleet({ baseUrl, adminToken, owner: ACCOUNT, devIds, accessCode, model: 'C12' })
-  const ca = await brokerCertificate(dataDir)
-  const mqttUrl = `mqtts://localhost:${mqttPort}`
-  const fleet = await connectFleet({
+  // The broker's own certificate (self-signed unless MQTT_CERT names one) is the one to trust.
+  const ca = fs.readFileSync(process.env.MQTT_CERT || path.join(dataDir, 'mqtt.crt'), 'utf8')
+  const mqttUrl = `mqtts://${new URL(baseUrl).hostname}:${mqttPort}`
+  const fleet = await startFleet({
     count: PRINTERS,
     devIdPrefix: 'DEMO',
     accessCode,
@@ -182,7 +167,7 @@ async function run(baseUrl: string, adminToken: string, dataDir: string, mqttPor
   process.stdout.write(
     [
       '',
-      `bambu-cloud demo at ${baseUrl} (MQTT ${mqttUrl})`,
+      `bambu-cloud demo at ${baseUrl} (MQTT ${mqttUrl}; the server's log is in ${serverLog(dataDir)})`,
       '',
       `  account:  ${ACCOUNT}`,
       `  password: ${password}      (new on every start; shown only here)`,

@@ -173,14 +173,17 @@ export class UploadService {
 
   /** Fails a running ticket with a reason the poll reports, and removes its file (if it came). */
   async fail(ticket: string, reason: string): Promise<void> {
-    const failed = await this.ctx.database.db
-      .updateTable('upload_tickets')
-      .set({ status: 'failed', error: reason, updated_at: this.ctx.now() })
-      .where('ticket', '=', ticket)
-      .where('status', '=', 'running')
-      .returning('blob_key')
-      .executeTakeFirst()
-    if (failed?.blob_key) await this.blobs.delete(failed.blob_key)
+    await this.ctx.database.db.transaction().execute(async (trx) => {
+      const failed = await trx
+        .updateTable('upload_tickets')
+        .set({ status: 'failed', error: reason, updated_at: this.ctx.now() })
+        .where('ticket', '=', ticket)
+        .where('status', '=', 'running')
+        .returning('blob_key')
+        .executeTakeFirst()
+      // Gone before the failure shows: a client that sees it finds nothing left behind.
+      if (failed?.blob_key) await this.blobs.delete(failed.blob_key)
+    })
   }
 
   private async process(ticket: string): Promise<void> {
