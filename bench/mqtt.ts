@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto'
 import { fleetDevId } from '../packages/server/src/simulator/fleet.ts'
 import { openDatabase } from '../packages/server/src/db/database.ts'
 import type { ClientsConfig, ClientsResult } from './mqtt-clients.ts'
-import { ROOT, cpuSeconds, freePort, killAll, machineBusySeconds, peakRss, pinning, startServer, watchRss, type Proc } from './procs.ts'
+import { ROOT, cpuSeconds, freePort, killAll, machineBusySeconds, peakRss, pinning, startServer, stopOnSignalOrDeadline, watchRss, type Proc } from './procs.ts'
 import { createBenchDatabase, describeDatabase, type BenchDatabase } from './seed.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
@@ -67,19 +67,7 @@ process.on('exit', () => {
   killClients()
   killAll()
 })
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: stopping`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-const deadline = setTimeout(
-  () => {
-    log('time limit reached: stopping')
-    void cleanup().finally(() => process.exit(1))
-  },
-  (10 * 60 + warmup + duration) * 1000,
-)
+const deadline = stopOnSignalOrDeadline(cleanup, (10 * 60 + warmup + duration) * 1000, log)
 
 function currentRss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -265,3 +265,20 @@ export function runLoad(pin: string[], config: LoadConfig, serverPid: number): P
     })
   })
 }
+
+/**
+ * A bench stops by itself: `cleanup` runs on SIGINT or SIGTERM (then exit 130) and when the
+ * run outlives `limitMs` (then exit 1). Returns the deadline's timer, to clear at the end.
+ */
+export function stopOnSignalOrDeadline(cleanup: () => Promise<void>, limitMs: number, log: (msg: string) => void): NodeJS.Timeout {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      log(`${signal}: stopping`)
+      void cleanup().finally(() => process.exit(130))
+    })
+  }
+  return setTimeout(() => {
+    log('time limit reached: stopping')
+    void cleanup().finally(() => process.exit(1))
+  }, limitMs)
+}

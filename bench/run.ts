@@ -13,7 +13,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { killAll, pinning, runLoad, startBare, startServer, watchRss, type BareRoute, type Proc } from './procs.ts'
+import { killAll, pinning, runLoad, startBare, startServer, stopOnSignalOrDeadline, watchRss, type BareRoute, type Proc } from './procs.ts'
 import { renderReport, size, type Row } from './report.ts'
 import { ACCOUNT, PASSWORD, Seeder, createBenchDatabase, describeDatabase, type BenchDatabase } from './seed.ts'
 
@@ -51,19 +51,7 @@ async function cleanup(): Promise<void> {
   bench = undefined
 }
 process.on('exit', killAll)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: stopping`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-const deadline = setTimeout(
-  () => {
-    log('time limit reached: stopping')
-    void cleanup().finally(() => process.exit(1))
-  },
-  (quick ? 15 : 90) * 60_000 + duration * 60_000,
-)
+const deadline = stopOnSignalOrDeadline(cleanup, (quick ? 15 : 90) * 60_000 + duration * 60_000, log)
 
 async function login(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/v1/user-service/user/login`, {
