@@ -14,6 +14,7 @@ import { ApiError } from '../errors.ts'
 import { findPlateGcode } from '../lib/three-mf.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
+import { findOwnedProfile } from './projects.ts'
 import { isBuiltContext, withPrints, type AttachedPrint } from './profile-context.ts'
 import { inspectStaged, stageUpload } from './upload-intake.ts'
 
@@ -194,14 +195,7 @@ export class PrintFileService {
    */
   async forPlate(uid: number, modelId: string, profileId: number, plate: number): Promise<PlateFile | null> {
     const { db } = this.ctx.database
-    const profile = await db
-      .selectFrom('project_profiles')
-      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
-      .select('project_profiles.project_id')
-      .where('project_profiles.profile_id', '=', profileId)
-      .where('project_profiles.model_id', '=', modelId)
-      .where('projects.uid', '=', uid)
-      .executeTakeFirst()
+    const profile = await findOwnedProfile(db, uid, modelId, profileId)
     if (!profile) return null
     const print = await db
       .selectFrom('print_files')

@@ -184,14 +184,7 @@ export class ProjectService {
 
   /** A plate of one of the user's profiles, or null when there is no such plate. */
   async findPlate(uid: number, modelId: string, profileId: number, plateIndex: number): Promise<PlateEstimate | null> {
-    const row = await this.ctx.database.db
-      .selectFrom('project_profiles')
-      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
-      .select('project_profiles.context')
-      .where('project_profiles.profile_id', '=', profileId)
-      .where('project_profiles.model_id', '=', modelId)
-      .where('projects.uid', '=', uid)
-      .executeTakeFirst()
+    const row = await findOwnedProfile(this.ctx.database.db, uid, modelId, profileId)
     if (!row) return null
     const plates = (JSON.parse(row.context) as { plates?: unknown }).plates
     const plate = Array.isArray(plates) ? (plates as Plate[]).find((p) => Number(p?.index) === plateIndex) : undefined
@@ -241,6 +234,18 @@ interface Filament {
 }
 
 /** A random upload ticket: 128 bits, hex. */
+/** A profile of one of the user's projects, named as tasks name it (model and profile id); undefined when it is not the user's. */
+export function findOwnedProfile(db: Kysely<Database>, uid: number, modelId: string, profileId: number) {
+  return db
+    .selectFrom('project_profiles')
+    .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+    .select(['project_profiles.project_id', 'project_profiles.context'])
+    .where('project_profiles.profile_id', '=', profileId)
+    .where('project_profiles.model_id', '=', modelId)
+    .where('projects.uid', '=', uid)
+    .executeTakeFirst()
+}
+
 export function newTicket(): string {
   return randomBytes(16).toString('hex')
 }
