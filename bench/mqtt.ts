@@ -21,9 +21,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fleetDevId } from '../packages/server/src/simulator/fleet.ts'
+import { adminRequest, registerFleet } from '../packages/server/src/simulator/registration.ts'
 import { openDatabase } from '../packages/server/src/db/database.ts'
 import type { ClientsConfig, ClientsResult } from './mqtt-clients.ts'
-import { ROOT, cpuSeconds, freePort, killAll, machineBusySeconds, peakRss, pinning, startServer, stopOnSignalOrDeadline, watchRss, type Proc } from './procs.ts'
+import { ROOT, cpuSeconds, currentRss, freePort, killAll, machineBusySeconds, peakRss, pinning, startServer, stopOnSignalOrDeadline, watchRss, type Proc } from './procs.ts'
 import { createBenchDatabase, describeDatabase, type BenchDatabase } from './seed.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
@@ -69,11 +70,6 @@ process.on('exit', () => {
 })
 const deadline = stopOnSignalOrDeadline(cleanup, (10 * 60 + warmup + duration) * 1000, log)
 
-function currentRss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) * 1024 : 0
-}
-
 /** main.ts starts the broker after HTTP answers: wait until its port accepts connections. */
 async function waitForPort(port: number, server: Proc): Promise<void> {
   const until = Date.now() + 30_000
@@ -89,21 +85,11 @@ async function waitForPort(port: number, server: Proc): Promise<void> {
   }
 }
 
-/** Runs `method path` and returns the JSON answer; throws on a status other than `expect`. */
+/** Runs `method path` on the admin API and returns the JSON answer; throws on a status other than `expect`. */
 async function call<T>(port: number, method: string, url: string, token: string, body: unknown, expect = 200): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  if (res.status !== expect) throw new Error(`${method} ${url}: HTTP ${res.status}: ${text.slice(0, 500)}`)
-  return (text ? JSON.parse(text) : null) as T
-}
-
-/** `n` at a time, in order. */
-async function inBatches<T>(items: T[], n: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += n) await Promise.all(items.slice(i, i + n).map(run))
+  const res = await adminRequest(`http://127.0.0.1:${port}`, token, method, url, body)
+  if (res.status !== expect) throw new Error(`${method} ${url}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`)
+  return res.body as T
 }
 
 /** Users, each owning its share of the printers, registered and logged in over HTTP. */
@@ -121,17 +107,7 @@ async function register(port: number, adminToken: string): Promise<ClientsConfig
     const { accessToken } = (await login.json()) as { accessToken?: string }
     if (login.status !== 200 || !accessToken) throw new Error(`login of ${account} failed: HTTP ${login.status}`)
     const devIds = Array.from({ length: perUser }, (_, i) => fleetDevId(DEV_ID_PREFIX, u * perUser + i + 1))
-    await inBatches(devIds, 20, (dev_id) =>
-      call(port, 'POST', '/admin/v1/devices', adminToken, {
-        dev_id,
-        name: `Bench printer ${dev_id.slice(-4)}`,
-        dev_model_name: 'C11',
-        dev_product_name: 'P1P',
-        owner: account,
-        nozzle_diameter: 0.4,
-        dev_access_code: ACCESS_CODE,
-      }, 201),
-    )
+    await registerFleet({ baseUrl: `http://127.0.0.1:${port}`, adminToken, owner: account, devIds, accessCode: ACCESS_CODE, model: 'C11' })
     users.push({ uid, accessToken, devIds })
   }
   return users

@@ -195,14 +195,24 @@ export function machineBusySeconds(): number {
   return (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK
 }
 
-/** Peak resident set size (VmHWM) of a process, in bytes; 0 once it is gone. */
-export function peakRss(pid: number): number {
+/** A size field of /proc/<pid>/status (`VmRSS`, `VmHWM`) in bytes; 0 once the process is gone. */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m ? Number(m[1]) * 1024 : 0
   } catch {
     return 0
   }
+}
+
+/** Peak resident set size (VmHWM) of a process, in bytes; 0 once it is gone. */
+export function peakRss(pid: number): number {
+  return statusBytes(pid, 'VmHWM')
+}
+
+/** Resident set size (VmRSS) of a process now, in bytes; 0 once it is gone. */
+export function currentRss(pid: number): number {
+  return statusBytes(pid, 'VmRSS')
 }
 
 /** Polls a process's peak RSS until stopped (VmHWM is kept by the kernel; polling catches it before exit). */

@@ -4,6 +4,9 @@
  * build and read messages through these, so a topic or a command is spelled once.
  */
 
+/** The user name of a printer's own broker and FTPS endpoint on the LAN; the password is its access code. */
+export const LAN_USER = 'bblp'
+
 /** Where a printer publishes its reports. */
 export function reportTopic(devId: string): string {
   return `device/${devId}/report`

@@ -16,7 +16,7 @@ import { plateGcodePath, projectFileRequest, requestTopic } from '@bambu-cloud/p
 import mqtt from 'mqtt'
 import { randomDigits, randomToken } from './lib/secrets.ts'
 import { fleetDevId, startFleet, type Fleet } from './simulator/fleet.ts'
-import { registerFleet } from './simulator/registration.ts'
+import { adminRequest, registerFleet } from './simulator/registration.ts'
 import { buildThreeMf } from './simulator/sample-3mf.ts'
 import type { VirtualPrinter } from './simulator/virtual-printer.ts'
 
@@ -55,24 +55,14 @@ function startServer(env: NodeJS.ProcessEnv, logFile: string): Promise<{ child: 
   })
 }
 
-async function admin(baseUrl: string, token: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(baseUrl + route, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : undefined }
-}
-
 /** The demo account with a fresh password (created on the first run). */
 async function demoAccount(baseUrl: string, token: string, password: string): Promise<void> {
-  const created = await admin(baseUrl, token, 'POST', '/admin/v1/users', { account: ACCOUNT, password, name: 'Demo' })
+  const created = await adminRequest(baseUrl, token, 'POST', '/admin/v1/users', { account: ACCOUNT, password, name: 'Demo' })
   if (created.status === 200 || created.status === 201) return
   if (created.status !== 409) throw new Error(`creating the demo account: HTTP ${created.status}`)
-  const { users } = (await admin(baseUrl, token, 'GET', '/admin/v1/users')).body as { users: { uid: number; account: string }[] }
+  const { users } = (await adminRequest(baseUrl, token, 'GET', '/admin/v1/users')).body as { users: { uid: number; account: string }[] }
   const uid = users.find((u) => u.account === ACCOUNT)!.uid
-  const patched = await admin(baseUrl, token, 'PATCH', `/admin/v1/users/${uid}`, { password, disabled: false })
+  const patched = await adminRequest(baseUrl, token, 'PATCH', `/admin/v1/users/${uid}`, { password, disabled: false })
   if (patched.status !== 200) throw new Error(`resetting the demo account: HTTP ${patched.status}`)
 }
 

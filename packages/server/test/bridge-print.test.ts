@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { reportTopic, requestTopic, type DeviceMessage } from '@bambu-cloud/protocol'
 import { connect, eventually } from './helpers/mqtt.ts'
 import { buildThreeMf, TWO_PLATES } from './helpers/three-mf.ts'
+import { freePort } from './helpers/ports.ts'
 import { md5 } from './helpers/uploads.ts'
 import { bridgeTo, createTask, DEV_ID, livePrint, messages, startBridged, tasks, uploadProject, waitForBridge, WAIT_MS, type Bridged } from './helpers/bridge.ts'
 
@@ -112,12 +112,7 @@ test('a printer that refuses the job fails the task with its reason, and the own
 
 test('a printer whose FTPS port does not answer fails the task with the reason', async (t) => {
   const b = await startBridged(t)
-  const closedPort = await new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+  const closedPort = await freePort()
   await bridgeTo(b.s, { mqttPort: b.lan.mqttPort, ftpsPort: closedPort })
   await waitForBridge(b.s, (bridge) => bridge.state === 'connected')
   const project = await uploadProject(b, PROJECT)

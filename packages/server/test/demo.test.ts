@@ -7,9 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from './helpers/ports.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 
@@ -17,12 +17,7 @@ test('npm run demo: a demo account with its password printed once, three virtual
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bambu-cloud-demo-'))
   t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }))
   // The HTTP port is chosen up front: it is also the base of the signed links the printers download from.
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
+  const port = await freePort()
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/server/src/demo.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, MQTT_TLS_PORT: '0', DEMO_TIME_SCALE: '200' },

@@ -103,7 +103,7 @@ function print(ctx: Context, state: DeviceState, live: boolean): void {
   const left = typeof p.mc_remaining_time === 'number' ? `${p.mc_remaining_time}m left` : '-'
   const layers = typeof p.layer_num === 'number' && typeof p.total_layer_num === 'number' ? `layer ${p.layer_num}/${p.total_layer_num}` : '-'
   const task = typeof p.subtask_name === 'string' && p.subtask_name !== '' ? p.subtask_name : '-'
-  const cells = [paintState(gcodeState, out.style)(gcodeState), out.progress(percent), left, layers, task]
-  if (live) out.write(`\r\x1b[2K${cells.join('  ')}`)
-  else out.write(`${new Date().toISOString()}\t${[gcodeState, out.progress(percent), left, layers, task].join('\t')}\n`)
+  const rest = [out.progress(percent), left, layers, task]
+  if (live) out.write(`\r\x1b[2K${[paintState(gcodeState, out.style)(gcodeState), ...rest].join('  ')}`)
+  else out.write(`${new Date().toISOString()}\t${[gcodeState, ...rest].join('\t')}\n`)
 }

@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { createTestDatabase, type TestDatabase } from '../../../server/test/helpers/database.ts'
+import { freePort } from '../../../server/test/helpers/ports.ts'
 import { startServer, type ServerProcess } from '../../../server/test/helpers/process.ts'
 
 export const ROOT = path.resolve(import.meta.dirname, '../../../..')
@@ -78,20 +78,13 @@ export function tempDir(t: TestContext, prefix = 'bambu-cloud-cli-'): string {
   return dir
 }
 
-/** A loopback port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export { freePort as closedPort } from '../../../server/test/helpers/ports.ts'
 
 /** `signedUrls`: the server listens on a port chosen up front that is also its PUBLIC_URL, so the file links it hands out work. */
 export async function startCli(t: TestContext, options: { signedUrls?: boolean } = {}): Promise<CliHarness> {
   const db = await createTestDatabase()
   t.after(() => db.drop())
-  const port = options.signedUrls ? await closedPort() : 0
+  const port = options.signedUrls ? await freePort() : 0
   const server = await startServer({
     DATA_DIR: db.dataDir,
     DATABASE_URL: db.url,

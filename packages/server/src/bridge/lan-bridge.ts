@@ -17,6 +17,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { isObject } from '../lib/json.ts'
+import { KeyedSerial } from '../lib/keyed-serial.ts'
 import type { MqttBroker } from '../mqtt/broker.ts'
 import type { Services } from '../services/index.ts'
 import type { DeviceRow } from '../services/devices.ts'
@@ -51,8 +52,8 @@ export async function startLanBridge(options: LanBridgeOptions): Promise<LanBrid
   const { services, broker, log } = options
   const timings: LinkTimings = { ...DEFAULT_LINK_TIMINGS, ...options.timings }
   const links = new Map<string, PrinterLink>()
-  /** Per printer, the restart under way: changes to one printer apply one at a time, in order. */
-  const pending = new Map<string, Promise<void>>()
+  /** Changes to one printer apply one at a time, in order. */
+  const changes = new KeyedSerial()
   let closed = false
 
   function open(device: DeviceRow & { lan_ip: string }): PrinterLink {
@@ -76,21 +77,16 @@ export async function startLanBridge(options: LanBridgeOptions): Promise<LanBrid
 
   /** Brings one printer's link in line with its row: stopped, or (re)started with what it says now. */
   function resync(devId: string): Promise<void> {
-    const previous = pending.get(devId) ?? Promise.resolve()
-    const next = previous.then(async () => {
-      const current = links.get(devId)
-      links.delete(devId)
-      await current?.close()
-      if (closed) return
-      const device = await services.devices.get(devId)
-      if (device?.lan_ip && device.owner_uid !== null && !closed) links.set(devId, open({ ...device, lan_ip: device.lan_ip }))
-    })
-    const settled = next.catch((err: unknown) => log.error({ err, devId }, 'bridge: could not apply a change to a printer'))
-    pending.set(devId, settled)
-    void settled.then(() => {
-      if (pending.get(devId) === settled) pending.delete(devId)
-    })
-    return settled
+    return changes
+      .run(devId, async () => {
+        const current = links.get(devId)
+        links.delete(devId)
+        await current?.close()
+        if (closed) return
+        const device = await services.devices.get(devId)
+        if (device?.lan_ip && device.owner_uid !== null && !closed) links.set(devId, open({ ...device, lan_ip: device.lan_ip }))
+      })
+      .catch((err: unknown) => log.error({ err, devId }, 'bridge: could not apply a change to a printer'))
   }
 
   const delivery = new PrintDelivery(
@@ -130,7 +126,7 @@ export async function startLanBridge(options: LanBridgeOptions): Promise<LanBrid
         closed = true
         for (const off of unsubscribe) off()
         await delivery.close()
-        await Promise.all(pending.values())
+        await changes.settled()
         await Promise.all([...links.values()].map((link) => link.close()))
         links.clear()
         log.info('LAN bridge closed')

@@ -9,13 +9,13 @@
  * device-state service fails the task from that answer.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { plateGcodePath, projectFileRequest } from '@bambu-cloud/protocol'
+import { LAN_USER, plateGcodePath, projectFileRequest } from '@bambu-cloud/protocol'
 import { isObject, parseObject } from '../lib/json.ts'
 import { uploadOverFtps } from '../lib/ftps-upload.ts'
 import { WorkQueue } from '../lib/work-queue.ts'
 import type { Services } from '../services/index.ts'
 import type { TaskRow } from '../services/tasks.ts'
-import { LAN_USER, type LinkStatus } from './printer-link.ts'
+import type { LinkStatus } from './printer-link.ts'
 
 /** What delivery needs of the bridge's links. */
 export interface PrinterLinks {

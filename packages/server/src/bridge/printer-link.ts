@@ -12,9 +12,7 @@ import tls from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { MqttClient } from 'mqtt'
-import { pushallRequest, reportTopic, requestTopic } from '@bambu-cloud/protocol'
-
-export const LAN_USER = 'bblp'
+import { LAN_USER, pushallRequest, reportTopic, requestTopic } from '@bambu-cloud/protocol'
 
 export type LinkState = 'connecting' | 'connected' | 'backoff' | 'off'
 

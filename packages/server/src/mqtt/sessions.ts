@@ -33,9 +33,9 @@ export class SessionRegistry {
       // Unbinding clears `online`; a printer still connected is online again for its next owner.
       devices.ownerChanged.on((devId) => {
         this.presence.rewrite(devId)
-        void this.recheckDevice(devId)
+        void this.recheckDevices([devId])
       }),
-      devices.lanChanged.on((devId) => void this.recheckDevice(devId)),
+      devices.lanChanged.on((devId) => void this.recheckDevices([devId])),
     ]
     this.timer = setInterval(() => void this.revalidate(), revalidateEveryMs)
     this.timer.unref()
@@ -64,17 +64,19 @@ export class SessionRegistry {
     for (const [client, session] of ended) this.end(client, session, 'login revoked')
   }
 
-  /** Ends a printer's sessions when it is gone or its access code is no longer the one they logged in with. */
-  async recheckDevice(devId: string): Promise<void> {
-    const sessions = this.deviceSessions((s) => s.devId === devId)
+  /** Ends printers' sessions when the printer is gone or its access code is no longer the one they logged in with. */
+  async recheckDevices(devIds: readonly string[]): Promise<void> {
+    const wanted = new Set(devIds)
+    const sessions = this.deviceSessions((s) => wanted.has(s.devId))
     if (sessions.length === 0) return
     try {
-      const device = await this.devices.get(devId)
+      const codes = await this.devices.accessCodesOf([...new Set(sessions.map(([, s]) => s.devId))])
       for (const [client, session] of sessions) {
-        if (!device || !constantTimeEqual(device.dev_access_code, session.accessCode)) this.end(client, session, 'device removed or access code changed')
+        const code = codes.get(session.devId)
+        if (code === undefined || !constantTimeEqual(code, session.accessCode)) this.end(client, session, 'device removed or access code changed')
       }
     } catch (err) {
-      this.log.warn({ err, devId }, 'mqtt: could not re-check a device session')
+      this.log.warn({ err }, 'mqtt: could not re-check device sessions')
     }
   }
 
@@ -88,7 +90,7 @@ export class SessionRegistry {
         const principal = await this.tokens.authenticate(session.accessToken)
         if (principal?.uid !== session.uid) this.end(client, session, 'token no longer valid')
       }
-      for (const devId of new Set(this.deviceSessions(() => true).map(([, s]) => s.devId))) await this.recheckDevice(devId)
+      await this.recheckDevices(this.deviceSessions(() => true).map(([, s]) => s.devId))
     } catch (err) {
       // A database hiccup ends nobody's session; the next round checks again.
       this.log.warn({ err }, 'mqtt: could not re-check sessions')

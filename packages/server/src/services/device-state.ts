@@ -21,6 +21,7 @@ import type { ServiceContext } from '../context.ts'
 import type { Database } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { deepMerge, isObject, parseObject, type JsonObject } from '../lib/json.ts'
+import { KeyedSerial } from '../lib/keyed-serial.ts'
 import { isoUtc } from '../lib/time.ts'
 import type { DeviceRow, DeviceSummary } from './devices.ts'
 import { TASK_CREATED, TASK_FAILED, TASK_FINISHED, TASK_RUNNING, type TaskRow, type TaskService } from './tasks.ts'
@@ -147,27 +148,16 @@ function startOf(print: JsonObject): number | undefined {
 
 export class DeviceStateService {
   /** Reports for one device are applied one at a time, in arrival order. */
-  private readonly queues = new Map<string, Promise<unknown>>()
+  private readonly perDevice = new KeyedSerial()
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly tasks: TaskService,
   ) {}
 
-  private serialize<T>(devId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(devId) ?? Promise.resolve()
-    const next = previous.then(work, work)
-    const settled = next.catch(() => {})
-    this.queues.set(devId, settled)
-    void settled.then(() => {
-      if (this.queues.get(devId) === settled) this.queues.delete(devId)
-    })
-    return next
-  }
-
   /** Applies one report exactly as a printer publishes it (`{"print":{...}}`, `{"info":{...}}`). */
   applyReport(devId: string, report: JsonObject): Promise<void> {
-    return this.serialize(devId, () =>
+    return this.perDevice.run(devId, () =>
       this.ctx.database.db.transaction().execute(async (trx) => {
         const [device] = await this.lockDevices(trx, [devId])
         if (!device) throw new ApiError('notFound', `no device ${devId}`)
@@ -277,7 +267,7 @@ export class DeviceStateService {
    * be sent, the printer was unreachable), with the reason the owner is shown.
    */
   failTask(devId: string, taskId: number, reason: string): Promise<void> {
-    return this.serialize(devId, () =>
+    return this.perDevice.run(devId, () =>
       this.ctx.database.db.transaction().execute(async (trx) => {
         const [device] = await this.lockDevices(trx, [devId])
         if (device?.owner_uid == null) return

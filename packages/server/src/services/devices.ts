@@ -118,6 +118,13 @@ export class DeviceService {
     return new Map(rows.map((r) => [r.dev_id, r.owner_uid]))
   }
 
+  /** The access code of each of these devices; devices that do not exist are left out. */
+  async accessCodesOf(devIds: readonly string[]): Promise<Map<string, string>> {
+    if (devIds.length === 0) return new Map()
+    const rows = await this.ctx.database.db.selectFrom('devices').select(['dev_id', 'dev_access_code']).where('dev_id', 'in', devIds).execute()
+    return new Map(rows.map((r) => [r.dev_id, r.dev_access_code]))
+  }
+
   /** The caller's devices, in the order they were bound; optionally only some ids. */
   listBound(uid: number, devIds?: string[]): Promise<DeviceSummary[]> {
     let q = this.ctx.database.db.selectFrom('devices').select(SUMMARY_COLUMNS).where('owner_uid', '=', uid)

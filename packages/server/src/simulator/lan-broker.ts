@@ -7,11 +7,9 @@
 import type { AddressInfo, Socket } from 'node:net'
 import tls from 'node:tls'
 import { Aedes, type AuthenticateError } from 'aedes'
-import { requestTopic } from '@bambu-cloud/protocol'
+import { LAN_USER, requestTopic } from '@bambu-cloud/protocol'
 import type { Certificate } from '../lib/certificate.ts'
 import { constantTimeEqual } from '../lib/secrets.ts'
-
-export const LAN_USER = 'bblp'
 
 export interface LanBrokerOptions {
   devId: string

@@ -17,16 +17,25 @@ export interface Registration {
 
 const PRODUCTS: Record<string, string> = { 'BL-P001': 'X1 Carbon', 'BL-P002': 'X1', C11: 'P1P', C12: 'P1S', C13: 'X1E', N1: 'A1 mini', N2S: 'A1' }
 
-export async function registerFleet(r: Registration): Promise<void> {
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(new URL(path, r.baseUrl), {
-      method,
-      headers: { authorization: `Bearer ${r.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    const text = await res.text()
-    return { status: res.status, text }
+/** One call of a server's admin API; the parsed JSON answer (undefined when empty) and its status. */
+export async function adminRequest(baseUrl: string, adminToken: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(new URL(path, baseUrl), {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  let parsed: unknown
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text)
+  } catch {
+    parsed = text
   }
+  return { status: res.status, body: parsed }
+}
+
+export async function registerFleet(r: Registration): Promise<void> {
+  const call = (method: string, path: string, body: unknown) => adminRequest(r.baseUrl, r.adminToken, method, path, body)
   for (const [i, devId] of r.devIds.entries()) {
     const fields = { dev_access_code: r.accessCode, owner: r.owner }
     let res = await call('POST', '/admin/v1/devices', {
@@ -37,6 +46,6 @@ export async function registerFleet(r: Registration): Promise<void> {
       ...fields,
     })
     if (res.status === 409) res = await call('PATCH', `/admin/v1/devices/${encodeURIComponent(devId)}`, fields)
-    if (res.status >= 300) throw new Error(`registering ${devId}: HTTP ${res.status} ${res.text.slice(0, 200)}`)
+    if (res.status >= 300) throw new Error(`registering ${devId}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`)
   }
 }

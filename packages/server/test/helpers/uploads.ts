@@ -6,27 +6,16 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { startTestApp, type TestApp } from './app.ts'
+import { freePort } from './ports.ts'
 
 export interface HttpApp extends TestApp {
   base: string
   /** A user's fetch: JSON in and out, Bearer token. */
   as(token: string): (method: string, url: string, body?: unknown) => Promise<{ status: number; body: any }>
   filesDir: string
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 export async function startHttpApp(t: TestContext, env: Record<string, string> = {}): Promise<HttpApp> {
