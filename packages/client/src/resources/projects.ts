@@ -100,9 +100,9 @@ export class Projects extends APIResource {
 
   /**
    * Uploads a 3MF the way Bambu Studio does: creates the project, PUTs the file, reports it
-   * (`PUT user/notification`), polls until the server has read it, then for each sliced
-   * plate asks for an upload URL (`user/upload`), PUTs the print-ready file and names it
-   * in `PATCH user/project/{id}`. Rejects with the server's error when the file is refused.
+   * (`PUT user/notification`), polls until the server has read it, names the sliced plates
+   * in `PATCH user/project/{id}`, then for each asks for an upload URL (`user/upload`),
+   * PUTs the print-ready file and names that in a second PATCH. Rejects with the server's error when the file is refused.
    * A print can then be started with `user.tasks.create` and the plate's ids.
    *
    * @example
@@ -130,6 +130,16 @@ export class Projects extends APIResource {
     let project = await this.get(created.project_id, request)
     const plates = options.plates === undefined || options.plates === 'sliced' ? slicedPlates(project, created.profile_id) : options.plates
     if (plates.length > 0) {
+      // As Studio does: first the plates are named in the project's own file...
+      await this.client.request(
+        {
+          method: 'PATCH',
+          path: USER + path`/project/${created.project_id}`,
+          body: { profile_id: created.profile_id, profile_print_3mf: plates.map((plate) => ({ plate_idx: plate, url: created.upload_url })) },
+        },
+        request,
+      )
+      // ...then each gets a print-ready file of its own.
       const names = plates.map((plate) => `${created.model_id}_${created.profile_id}_${plate}.3mf`)
       const { urls } = await this.client.request<{ urls: UploadUrl[] }>(
         { method: 'GET', path: `${USER}/upload`, query: { models: names.join(',') } },

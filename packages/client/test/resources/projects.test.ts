@@ -90,6 +90,7 @@ test('projects.upload runs Studio’s sequence in order and leaves a complete, p
     'PUT /v1/iot-service/api/user/notification',
     ...Array<string>(polls).fill('GET /v1/iot-service/api/user/notification'),
     'GET /v1/iot-service/api/user/project/{id}',
+    'PATCH /v1/iot-service/api/user/project/{id}',
     'GET /v1/iot-service/api/user/upload',
     'PUT /files/…',
     'PATCH /v1/iot-service/api/user/project/{id}',
