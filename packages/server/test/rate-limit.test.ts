@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PASSWORD, authenticatorCode, bearer, startTestApp, type TestApp } from './helpers/app.ts'
+import { ADMIN_TOKEN, PASSWORD, authenticatorCode, bearer, startTestApp, type TestApp } from './helpers/app.ts'
+import { createTestDatabase } from './helpers/database.ts'
+import { startServer, type ServerProcess } from './helpers/process.ts'
 
 type Response = Awaited<ReturnType<TestApp['request']>>
 
@@ -356,4 +358,37 @@ test('parallel code sends never exceed CODE_SENDS_PER_ACCOUNT', async (t) => {
   const outbox = await s.database.db.selectFrom('outbox').select('id').where('account', '=', 'coder@example.com').execute()
   assert.equal(outbox.length, 5)
   assert.equal((await s.database.db.selectFrom('login_codes').select('id').execute()).length, 5)
+})
+
+test('two server processes on one database share the limit: parallel wrong passwords sent to both are checked only LOGIN_FAILURES_PER_ACCOUNT times', async (t) => {
+  const db = await createTestDatabase()
+  const servers: ServerProcess[] = []
+  t.after(async () => {
+    for (const server of servers) await server.stop('SIGKILL')
+    await db.drop()
+  })
+  const env = { DATA_DIR: db.dataDir, DATABASE_URL: db.url, ADMIN_TOKEN, LOGIN_FAILURES_PER_ACCOUNT: '5' }
+  servers.push(...(await Promise.all([startServer(env), startServer(env)])))
+  const created = await fetch(servers[0]!.url('/admin/v1/users'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ account: 'alice@example.com', password: PASSWORD }),
+  })
+  assert.equal(created.status, 201)
+
+  const login = (server: ServerProcess, password: string) =>
+    fetch(server.url('/v1/user-service/user/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'alice@example.com', password }),
+    })
+  const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => login(servers[i % 2]!, `wrong password ${i}`)))
+  const counts: Record<number, number> = {}
+  for (const res of answers) counts[res.status] = (counts[res.status] ?? 0) + 1
+  assert.deepEqual(counts, { 400: 5, 429: 11 })
+  for (const server of servers) {
+    const res = await login(server, PASSWORD)
+    assert.equal(res.status, 429)
+    assert.match(res.headers.get('retry-after') ?? '', /^\d+$/)
+  }
 })
