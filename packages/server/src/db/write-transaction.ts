@@ -12,7 +12,7 @@ import type { Database } from './schema.ts'
  * Runs `work` in one write transaction; on PostgreSQL `lock` runs first, inside it.
  *
  * @example
- *   await writeTransaction(handle, (trx) => sql`select pg_advisory_xact_lock(${1}, ${2})`.execute(trx), (trx) => work(trx))
+ *   await writeTransaction(handle, (trx) => sql`select pg_advisory_xact_lock(${ns}, ${id})`.execute(trx), (trx) => countThenRecord(trx))
  */
 export async function writeTransaction<T>(
   handle: DatabaseHandle,

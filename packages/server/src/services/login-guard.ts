@@ -26,7 +26,10 @@ export interface ClaimedAttempt {
   giveBack(): Promise<void>
 }
 
-/** Names the guard's advisory locks on PostgreSQL (apart from the migration lock). */
+/**
+ * Names the guard's advisory locks on PostgreSQL (apart from the migration lock). They are
+ * shared by every schema of a database: at worst, claims in two schemas wait on each other a moment.
+ */
 const LOCK_NAMESPACE = 0x67756172
 
 /** A bucket's advisory lock id: stable across processes, so all of them take the same lock. */
@@ -61,7 +64,7 @@ export class LoginGuard {
             .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('at').as('oldest')])
             .where('bucket', '=', bucket.key)
             .executeTakeFirstOrThrow()
-          // Never more than `limit` events are recorded, so the oldest one frees the next slot.
+          // A full bucket holds `limit` events (more only if the limit was lowered): the oldest one frees the next slot.
           if (Number(row.n) >= bucket.limit) retryAfterMs = Math.max(retryAfterMs, Number(row.oldest) + windowMs - now)
         }
         if (retryAfterMs > 0) return { retryAfterMs }
