@@ -40,6 +40,8 @@ export interface Config {
   adminToken: string | undefined
   accessTokenTtl: number
   ticketTokenTtl: number
+  /** Seconds after a refresh in which the old refresh token still gets a pair instead of revoking the login. */
+  refreshReuseGrace: number
   tokenFormat: 'opaque' | 'jwt'
   corsOrigins: string[]
   rateLimits: RateLimits
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken,
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 7776000, 60, 10 * 365 * 86400),
     ticketTokenTtl: integer(env, 'TICKET_TOKEN_TTL', 31536000, 60, 10 * 365 * 86400),
+    refreshReuseGrace: integer(env, 'REFRESH_REUSE_GRACE', 10, 0, 300),
     tokenFormat,
     corsOrigins,
     rateLimits: {

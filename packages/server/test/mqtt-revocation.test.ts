@@ -1,10 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { addDevice, bearer, PASSWORD, startTestApp } from './helpers/app.ts'
+import { addDevice, bearer, PASSWORD, startTestApp, type TestApp } from './helpers/app.ts'
 import { connect, printReport, startBroker } from './helpers/mqtt.ts'
 import { sha256 } from '../src/lib/secrets.ts'
 
 const refusedWithBadCredentials = (err: Error & { code?: number }) => err.code === 4
+const refusedAsNotAuthorized = (err: Error & { code?: number }) => err.code === 5
 
 test('logging out ends the MQTT session of that login, and its token cannot connect again', async (t) => {
   const s = await startTestApp(t)
@@ -37,6 +38,7 @@ test('reusing a refresh token revokes its login and ends that login’s sessions
   const refresh = () => s.request({ method: 'POST', url: '/v1/user-service/user/refreshtoken', payload: { refreshToken: pair.refreshToken } })
   assert.equal((await refresh()).statusCode, 200)
   assert.equal(session.client.connected, true, 'a refresh leaves the old access token working')
+  s.clock.advance(10_000) // past REFRESH_REUSE_GRACE
   assert.equal((await refresh()).statusCode, 401)
   await session.closed
   await assert.rejects(connect(broker, `u_${uid}`, pair.accessToken), refusedWithBadCredentials)
@@ -113,11 +115,74 @@ test('failed MQTT logins are limited per user name: past the limit even the righ
   await s.createUser('owner@example.com')
   await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
   for (let i = 0; i < 3; i++) await assert.rejects(connect(broker, 'DEV1', `0000000${i}`), refusedWithBadCredentials)
-  await assert.rejects(connect(broker, 'DEV1', '12345678'), (err: Error & { code?: number }) => err.code === 5)
+  await assert.rejects(connect(broker, 'DEV1', '12345678'), refusedAsNotAuthorized)
   // Other names are not affected.
   await addDevice(s, 'owner@example.com', 'DEV2', { dev_access_code: '87654321' })
   await connect(broker, 'DEV2', '87654321')
   // Once the window has passed, the printer gets in again.
   s.clock.advance(16 * 60_000)
   await connect(broker, 'DEV1', '12345678')
+})
+
+/** The CONNACK return code of each login: 0 when accepted (the client is then closed). */
+async function connackCodes(attempts: Promise<Awaited<ReturnType<typeof connect>>>[]): Promise<number[]> {
+  return Promise.all(
+    attempts.map((attempt) =>
+      attempt.then(
+        async (session) => {
+          await session.end()
+          return 0
+        },
+        (err: Error & { code?: number }) => err.code ?? -1,
+      ),
+    ),
+  )
+}
+
+/** How many logins got each CONNACK return code. */
+function tally(codes: number[]): Record<number, number> {
+  const counts: Record<number, number> = {}
+  for (const code of codes) counts[code] = (counts[code] ?? 0) + 1
+  return counts
+}
+
+async function recordedAttempts(s: TestApp, bucket: string): Promise<number> {
+  return (await s.database.db.selectFrom('rate_events').select('id').where('bucket', '=', bucket).execute()).length
+}
+
+test('parallel wrong access codes: only the limit is checked (CONNACK 4), the rest and then the right code get CONNACK 5', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '4' })
+  const broker = await startBroker(s)
+  await s.createUser('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
+
+  const codes = await connackCodes(Array.from({ length: 12 }, (_, i) => connect(broker, 'DEV1', String(10_000_000 + i))))
+  assert.deepEqual(tally(codes), { 4: 4, 5: 8 })
+  assert.equal(await recordedAttempts(s, 'mqtt:name:DEV1'), 4)
+  await assert.rejects(connect(broker, 'DEV1', '12345678'), refusedAsNotAuthorized)
+})
+
+test('parallel wrong access tokens for u_<uid>: only the limit is checked (CONNACK 4), the rest and then the right token get CONNACK 5', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '4' })
+  const broker = await startBroker(s)
+  const { uid } = await s.createUser('owner@example.com')
+  const pair = await s.login('owner@example.com')
+
+  const codes = await connackCodes(Array.from({ length: 12 }, (_, i) => connect(broker, `u_${uid}`, `not a token ${i}`)))
+  assert.deepEqual(tally(codes), { 4: 4, 5: 8 })
+  assert.equal(await recordedAttempts(s, `mqtt:name:u_${uid}`), 4)
+  await assert.rejects(connect(broker, `u_${uid}`, pair.accessToken), refusedAsNotAuthorized)
+})
+
+test('an accepted MQTT login gives its slot back: it does not count as a failure', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '3' })
+  const broker = await startBroker(s)
+  await s.createUser('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'DEV1', { dev_access_code: '12345678' })
+
+  const codes: number[] = []
+  for (const code of ['00000001', '00000002', '12345678', '12345678', '00000003']) codes.push(...(await connackCodes([connect(broker, 'DEV1', code)])))
+  assert.deepEqual(codes, [4, 4, 0, 0, 4])
+  assert.equal(await recordedAttempts(s, 'mqtt:name:DEV1'), 3)
+  await assert.rejects(connect(broker, 'DEV1', '12345678'), refusedAsNotAuthorized)
 })

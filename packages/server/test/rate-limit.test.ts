@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PASSWORD, authenticatorCode, bearer, startTestApp, type TestApp } from './helpers/app.ts'
+import { ADMIN_TOKEN, PASSWORD, authenticatorCode, bearer, startTestApp, type TestApp } from './helpers/app.ts'
+import { createTestDatabase } from './helpers/database.ts'
+import { startServer, type ServerProcess } from './helpers/process.ts'
 
 type Response = Awaited<ReturnType<TestApp['request']>>
 
@@ -227,4 +229,166 @@ test('the 6th code send for one account within the window answers 429 with Retry
   s.clock.advance(WINDOW_MS)
   assert.equal((await sendEmailCode(s, 'coder@example.com')).statusCode, 200)
   assert.equal(await outboxSize('coder@example.com'), 6)
+})
+
+/** How many answers had each status. */
+function countStatuses(responses: Response[]): Record<number, number> {
+  const counts: Record<number, number> = {}
+  for (const res of responses) counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1
+  return counts
+}
+
+/** The failures the guard holds for a bucket. */
+async function recordedAttempts(s: TestApp, bucket: string): Promise<number> {
+  return (await s.database.db.selectFrom('rate_events').select('id').where('bucket', '=', bucket).execute()).length
+}
+
+test('parallel wrong passwords: only LOGIN_FAILURES_PER_ACCOUNT are checked; the rest, and then the right password, get 429', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '5' })
+  await s.createUser('alice@example.com')
+
+  const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => passwordLogin(s, 'alice@example.com', `wrong password ${i}`)))
+  assert.deepEqual(countStatuses(answers), { 400: 5, 429: 10 })
+  for (const res of answers) {
+    if (res.statusCode === 400) assert.deepEqual(res.json(), INCORRECT_PASSWORD)
+    else assertTooMany(res, 'parallel guess past the limit')
+  }
+  assert.equal(await recordedAttempts(s, 'fail:acct:alice@example.com'), 5)
+  assertTooMany(await passwordLogin(s, 'alice@example.com', PASSWORD), 'the right password after the burst')
+})
+
+test('a right password among parallel wrong ones: no more than the limit of wrong ones is checked, and the success counts as no failure', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '5' })
+  await s.createUser('alice@example.com')
+
+  const guesses = Array.from({ length: 15 }, (_, i) => `wrong password ${i}`)
+  guesses.splice(7, 0, PASSWORD)
+  const answers = await Promise.all(guesses.map((password) => passwordLogin(s, 'alice@example.com', password)))
+  const counts = countStatuses(answers)
+  assert.ok((counts[400] ?? 0) <= 5, JSON.stringify(counts))
+  assert.equal((counts[400] ?? 0) + (counts[429] ?? 0) + (counts[200] ?? 0), 16, JSON.stringify(counts))
+  // Whatever the order, only the wrong passwords that were checked are held against the account.
+  assert.equal(await recordedAttempts(s, 'fail:acct:alice@example.com'), counts[400] ?? 0)
+})
+
+test('a correct login gives its slot back: it does not count as a failure', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '3' })
+  await s.createUser('alice@example.com')
+  for (const password of ['wrong 1', 'wrong 2', PASSWORD, PASSWORD, 'wrong 3']) {
+    const res = await passwordLogin(s, 'alice@example.com', password)
+    if (password === PASSWORD) await assertLoggedIn(s, res, 'alice@example.com', 'right password between wrong ones')
+    else assert.deepEqual([res.statusCode, res.json()], [400, INCORRECT_PASSWORD], password)
+  }
+  assert.equal(await recordedAttempts(s, 'fail:acct:alice@example.com'), 3)
+  assertTooMany(await passwordLogin(s, 'alice@example.com', PASSWORD), 'after the third failure')
+})
+
+test('parallel wrong codes: one code takes at most 5 tries, then even the right one is expired', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '100' })
+  await s.createUser('coder@example.com', { login_policy: 'email_code' })
+  assert.equal((await sendEmailCode(s, 'coder@example.com')).statusCode, 200)
+  const code = await s.latestCode('coder@example.com')
+
+  const answers = await Promise.all(Array.from({ length: 15 }, () => codeLogin(s, 'coder@example.com', codeOtherThan(code))))
+  const bodies = answers.map((res) => JSON.stringify([res.statusCode, res.json()]))
+  assert.equal(bodies.filter((b) => b === JSON.stringify([400, INCORRECT_CODE])).length, 5, bodies.join('\n'))
+  assert.equal(bodies.filter((b) => b === JSON.stringify([400, CODE_EXPIRED])).length, 10, bodies.join('\n'))
+  const rows = await s.database.db.selectFrom('login_codes').select(['failures', 'spent_at']).execute()
+  assert.deepEqual(rows, [{ failures: 5, spent_at: null }])
+  const late = await codeLogin(s, 'coder@example.com', code)
+  assert.deepEqual([late.statusCode, late.json()], [400, CODE_EXPIRED])
+})
+
+test('parallel wrong codes: only LOGIN_FAILURES_PER_ACCOUNT are checked; then the right code gets 429', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '3' })
+  await s.createUser('coder@example.com', { login_policy: 'email_code' })
+  assert.equal((await sendEmailCode(s, 'coder@example.com')).statusCode, 200)
+  const code = await s.latestCode('coder@example.com')
+
+  const answers = await Promise.all(Array.from({ length: 9 }, () => codeLogin(s, 'coder@example.com', codeOtherThan(code))))
+  assert.deepEqual(countStatuses(answers), { 400: 3, 429: 6 })
+  for (const res of answers) if (res.statusCode === 400) assert.deepEqual(res.json(), INCORRECT_CODE)
+  assert.equal(await recordedAttempts(s, 'fail:acct:coder@example.com'), 3)
+  const rows = await s.database.db.selectFrom('login_codes').select('failures').execute()
+  assert.deepEqual(rows, [{ failures: 3 }])
+  assertTooMany(await codeLogin(s, 'coder@example.com', code), 'the right code after the burst')
+})
+
+test('parallel wrong TFA codes: one tfaKey takes at most 5 tries, then even the right code fails', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '100' })
+  const user = await s.createUser('guarded@example.com', { login_policy: 'tfa' })
+  const secret = user.tfa_secret!
+  const { tfaKey } = (await passwordLogin(s, 'guarded@example.com', PASSWORD)).json()
+
+  const answers = await Promise.all(Array.from({ length: 15 }, () => tfaLogin(s, tfaKey, wrongTotp(s, secret))))
+  for (const res of answers) assert.deepEqual([res.statusCode, res.json()], [400, LOGIN_FAILED])
+  const rows = await s.database.db.selectFrom('tfa_challenges').select(['failures', 'spent_at']).execute()
+  assert.deepEqual(rows, [{ failures: 5, spent_at: null }])
+  const late = await tfaLogin(s, tfaKey, authenticatorCode(secret, s.clock))
+  assert.deepEqual([late.statusCode, late.json()], [400, LOGIN_FAILED])
+
+  // A new challenge takes the right code.
+  const again = (await passwordLogin(s, 'guarded@example.com', PASSWORD)).json()
+  await assertLoggedIn(s, await tfaLogin(s, again.tfaKey, authenticatorCode(secret, s.clock)), 'guarded@example.com', 'a new challenge')
+})
+
+test('parallel wrong TFA codes: only LOGIN_FAILURES_PER_ACCOUNT are checked; then the right code gets 429', async (t) => {
+  const s = await startTestApp(t, { LOGIN_FAILURES_PER_ACCOUNT: '3' })
+  const user = await s.createUser('guarded@example.com', { login_policy: 'tfa' })
+  const secret = user.tfa_secret!
+  const { tfaKey } = (await passwordLogin(s, 'guarded@example.com', PASSWORD)).json()
+
+  const answers = await Promise.all(Array.from({ length: 9 }, () => tfaLogin(s, tfaKey, wrongTotp(s, secret))))
+  assert.deepEqual(countStatuses(answers), { 400: 3, 429: 6 })
+  for (const res of answers) if (res.statusCode === 400) assert.deepEqual(res.json(), LOGIN_FAILED)
+  // The password step gave its slot back; the three wrong codes hold theirs.
+  assert.equal(await recordedAttempts(s, 'fail:acct:guarded@example.com'), 3)
+  const rows = await s.database.db.selectFrom('tfa_challenges').select('failures').execute()
+  assert.deepEqual(rows, [{ failures: 3 }])
+  assertTooMany(await tfaLogin(s, tfaKey, authenticatorCode(secret, s.clock)), 'the right TFA code after the burst')
+})
+
+test('parallel code sends never exceed CODE_SENDS_PER_ACCOUNT', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('coder@example.com', { login_policy: 'email_code' })
+
+  const answers = await Promise.all(Array.from({ length: 15 }, () => sendEmailCode(s, 'coder@example.com')))
+  assert.deepEqual(countStatuses(answers), { 200: 5, 429: 10 })
+  for (const res of answers) if (res.statusCode === 429) assertTooMany(res, 'send past the limit')
+  const outbox = await s.database.db.selectFrom('outbox').select('id').where('account', '=', 'coder@example.com').execute()
+  assert.equal(outbox.length, 5)
+  assert.equal((await s.database.db.selectFrom('login_codes').select('id').execute()).length, 5)
+})
+
+test('two server processes on one database share the limit: parallel wrong passwords sent to both are checked only LOGIN_FAILURES_PER_ACCOUNT times', async (t) => {
+  const db = await createTestDatabase()
+  const servers: ServerProcess[] = []
+  t.after(async () => {
+    for (const server of servers) await server.stop('SIGKILL')
+    await db.drop()
+  })
+  const env = { DATA_DIR: db.dataDir, DATABASE_URL: db.url, ADMIN_TOKEN, LOGIN_FAILURES_PER_ACCOUNT: '5' }
+  for (let i = 0; i < 2; i++) servers.push(await startServer(env))
+  const created = await fetch(servers[0]!.url('/admin/v1/users'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ account: 'alice@example.com', password: PASSWORD }),
+  })
+  assert.equal(created.status, 201)
+
+  const login = (server: ServerProcess, password: string) =>
+    fetch(server.url('/v1/user-service/user/login'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'alice@example.com', password }),
+    })
+  const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => login(servers[i % 2]!, `wrong password ${i}`)))
+  const counts: Record<number, number> = {}
+  for (const res of answers) counts[res.status] = (counts[res.status] ?? 0) + 1
+  assert.deepEqual(counts, { 400: 5, 429: 11 })
+  for (const server of servers) {
+    const res = await login(server, PASSWORD)
+    assert.equal(res.status, 429)
+    assert.match(res.headers.get('retry-after') ?? '', /^\d+$/)
+  }
 })

@@ -91,6 +91,7 @@ test('refreshtoken rotates the pair without a Bearer: new tokens every time, the
   await assertAccessWorks(s, second.accessToken, 'maker@example.com', 'previous access token')
   await assertAccessWorks(s, first.accessToken, 'maker@example.com', 'first access token')
 
+  s.clock.advance(10_000) // past REFRESH_REUSE_GRACE
   await assertRefreshRefused(s, second.refreshToken, 'the refresh token already exchanged')
 })
 
@@ -130,7 +131,8 @@ test('presenting a used refresh token again revokes every token of that login, a
   const newest = await assertPair(s, await refresh(s, rotated.refreshToken))
   await assertAccessWorks(s, newest.accessToken, 'maker@example.com', 'newest access token before the reuse')
 
-  // The first refresh token leaked and is replayed.
+  // The first refresh token leaked and is replayed, after REFRESH_REUSE_GRACE.
+  s.clock.advance(10_000)
   await assertRefreshRefused(s, phone.refreshToken, 'replayed refresh token')
 
   await assertAccessRefused(s, newest.accessToken, 'newest access token after the reuse')
@@ -151,6 +153,66 @@ test('presenting a used refresh token again revokes every token of that login, a
   await assertAccessWorks(s, laptop.accessToken, 'maker@example.com', 'separate login')
   const laptopNext = await assertPair(s, await refresh(s, laptop.refreshToken))
   await assertAccessWorks(s, laptopNext.accessToken, 'maker@example.com', 'separate login after its refresh')
+})
+
+test('two parallel refreshes of one token both get a pair of the same login; both pairs work', async (t) => {
+  const s = await startTestApp(t)
+  const user = await s.createUser('maker@example.com')
+  const first = await s.login('maker@example.com')
+
+  const [a, b] = await Promise.all([refresh(s, first.refreshToken), refresh(s, first.refreshToken)])
+  const pairA = await assertPair(s, a)
+  const pairB = await assertPair(s, b)
+  const all = [first, pairA, pairB].flatMap((p) => [p.accessToken, p.refreshToken])
+  assert.equal(new Set(all).size, 6, 'every token handed out is new')
+  const loginId = await loginIdOf(s, first.accessToken)
+  for (const token of all) assert.equal(await loginIdOf(s, token), loginId)
+  assert.deepEqual(await loginsOf(s, user.uid), [{ id: loginId, revoked_at: null }])
+
+  // Both clients carry on, each with its own pair, refreshes included.
+  await assertAccessWorks(s, pairA.accessToken, 'maker@example.com', 'first pair')
+  await assertAccessWorks(s, pairB.accessToken, 'maker@example.com', 'second pair')
+  const nextA = await assertPair(s, await refresh(s, pairA.refreshToken))
+  const nextB = await assertPair(s, await refresh(s, pairB.refreshToken))
+  await assertAccessWorks(s, nextA.accessToken, 'maker@example.com', 'first pair, refreshed')
+  await assertAccessWorks(s, nextB.accessToken, 'maker@example.com', 'second pair, refreshed')
+})
+
+test('a used refresh token gets a pair for REFRESH_REUSE_GRACE seconds; used after that it revokes the login', async (t) => {
+  const s = await startTestApp(t)
+  const user = await s.createUser('maker@example.com')
+  const first = await s.login('maker@example.com')
+  const rotated = await assertPair(s, await refresh(s, first.refreshToken))
+
+  s.clock.advance(9_999)
+  const late = await assertPair(s, await refresh(s, first.refreshToken))
+  assert.equal(await loginIdOf(s, late.accessToken), await loginIdOf(s, first.accessToken))
+  await assertAccessWorks(s, late.accessToken, 'maker@example.com', 'pair from the reuse within the grace')
+
+  s.clock.advance(1) // 10 s after the first use
+  await assertRefreshRefused(s, first.refreshToken, 'reuse after the grace')
+  const [login] = await loginsOf(s, user.uid)
+  assert.equal(login!.revoked_at, s.clock.ms)
+  for (const [label, pair] of Object.entries({ first, rotated, late })) {
+    await assertAccessRefused(s, pair.accessToken, `${label} access token after the reuse`)
+  }
+  await assertRefreshRefused(s, rotated.refreshToken, 'rotated refresh token after the reuse')
+  await assertRefreshRefused(s, late.refreshToken, 'late refresh token after the reuse')
+})
+
+test('with REFRESH_REUSE_GRACE 0 a used refresh token revokes the login at once, parallel refreshes too', async (t) => {
+  const s = await startTestApp(t, { REFRESH_REUSE_GRACE: '0' })
+  const user = await s.createUser('maker@example.com')
+  const first = await s.login('maker@example.com')
+
+  const answers = await Promise.all([refresh(s, first.refreshToken), refresh(s, first.refreshToken)])
+  const statuses = answers.map((r) => r.statusCode).sort()
+  assert.deepEqual(statuses, [200, 401], answers.map((r) => r.body).join(' | '))
+  const winner = answers.find((r) => r.statusCode === 200)!.json() as TokenBody
+  const [login] = await loginsOf(s, user.uid)
+  assert.equal(login!.revoked_at, s.clock.ms)
+  await assertAccessRefused(s, winner.accessToken, 'the winning pair after the reuse')
+  await assertAccessRefused(s, first.accessToken, 'the first access token after the reuse')
 })
 
 test('an access token is no refresh token, and a refresh token is no access token', async (t) => {

@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { DatabaseHandle } from './database.ts'
 import { MIGRATIONS, LATEST_MIGRATION, migrationContext } from './migrations/index.ts'
+import { writeTransaction } from './write-transaction.ts'
 
 const TABLE = 'schema_migrations'
 /** An arbitrary constant naming our advisory lock; mixed with the schema name below. */
@@ -32,24 +33,12 @@ async function applyPending(db: Kysely<any>, handle: DatabaseHandle, now: number
 /** Brings the database up to date; returns the names of the migrations it applied. */
 export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {
   const now = Date.now()
-  if (handle.dialect === 'postgres') {
-    return handle.db.transaction().execute(async (trx) => {
-      // One lock per schema: servers sharing a schema take turns, other schemas do not wait.
-      await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(current_schema()))`.execute(trx)
-      return applyPending(trx, handle, now)
-    })
-  }
-  return handle.db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn)
-    try {
-      const applied = await applyPending(conn, handle, now)
-      await sql`commit`.execute(conn)
-      return applied
-    } catch (err) {
-      await sql`rollback`.execute(conn)
-      throw err
-    }
-  })
+  return writeTransaction(
+    handle,
+    // One lock per schema: servers sharing a schema take turns, other schemas do not wait.
+    (trx) => sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(current_schema()))`.execute(trx),
+    (trx) => applyPending(trx, handle, now),
+  )
 }
 
 /** True when the database answers and the newest migration has been applied. */

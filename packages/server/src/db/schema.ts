@@ -37,7 +37,7 @@ export interface TokensTable {
   login_id: string
   kind: 'access' | 'refresh'
   expires_at: number
-  /** Refresh tokens: when it was exchanged; presenting it again revokes the login. */
+  /** Refresh tokens: when it was exchanged; presenting it again after REFRESH_REUSE_GRACE seconds revokes the login. */
   used_at: number | null
   created_at: number
 }

@@ -19,7 +19,7 @@ import type { Config } from '../config.ts'
 import { loadOrCreateCertificate, type Certificate } from '../lib/certificate.ts'
 import { ApiError } from '../errors.ts'
 import { constantTimeEqual } from '../lib/secrets.ts'
-import type { Bucket } from '../services/rate-limiter.ts'
+import type { Bucket } from '../services/login-guard.ts'
 import type { Services } from '../services/index.ts'
 import { credentialsOf, forwardAccess, MAX_PAYLOAD_BYTES, publishAccess, subscribeAccess, type Access, type Credentials, type Session } from './access.ts'
 import { DeviceOwners } from './owners.ts'
@@ -100,10 +100,9 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
 
   /** The session for a login, null when refused; throws when the limits are reached. */
   async function login(credentials: Credentials, username: string, address: string): Promise<Session | null> {
-    const buckets = failureBuckets(username, address)
-    await services.rateLimiter.check(buckets)
+    const attempt = await services.loginGuard.claim(failureBuckets(username, address))
     const session = await sessionFor(credentials)
-    if (!session) await services.rateLimiter.record(buckets.map((b) => b.key))
+    if (session) await attempt.giveBack()
     return session
   }
 

@@ -9,12 +9,12 @@ import { DeviceService } from './devices.ts'
 import { FileLinks } from './file-links.ts'
 import { FileService } from './files.ts'
 import { LoginCodeService } from './login-codes.ts'
+import { LoginGuard } from './login-guard.ts'
 import { LoginService } from './login.ts'
 import { Mailer } from './mailer.ts'
 import { MessageService } from './messages.ts'
 import { PrintFileService } from './print-files.ts'
 import { ProjectService } from './projects.ts'
-import { RateLimiter } from './rate-limiter.ts'
 import { SlicerResourceService } from './slicer-resources.ts'
 import { SlicerSettingService } from './slicer-settings.ts'
 import { TfaService } from './tfa.ts'
@@ -28,8 +28,8 @@ export interface Services {
   tokens: TokenService
   tickets: TicketService
   login: LoginService
-  /** Failed-login counters, shared by HTTP logins and the MQTT broker. */
-  rateLimiter: RateLimiter
+  /** Limits on guessing secrets, shared by HTTP logins and the MQTT broker. */
+  loginGuard: LoginGuard
   mailer: Mailer
   slicerResources: SlicerResourceService
   slicerSettings: SlicerSettingService
@@ -51,7 +51,7 @@ export function createServices(ctx: ServiceContext): Services {
   const accounts = new AccountService(ctx, tokens)
   const mailer = new Mailer(ctx)
   const tickets = new TicketService(ctx)
-  const rateLimiter = new RateLimiter(ctx)
+  const loginGuard = new LoginGuard(ctx)
   const login = new LoginService(
     ctx,
     accounts,
@@ -59,7 +59,7 @@ export function createServices(ctx: ServiceContext): Services {
     new LoginCodeService(ctx, mailer),
     new TfaService(ctx),
     tickets,
-    rateLimiter,
+    loginGuard,
   )
   const tasks = new TaskService(ctx)
   const projects = new ProjectService(ctx)
@@ -71,7 +71,7 @@ export function createServices(ctx: ServiceContext): Services {
     tokens,
     tickets,
     login,
-    rateLimiter,
+    loginGuard,
     mailer,
     slicerResources: new SlicerResourceService(ctx),
     slicerSettings: new SlicerSettingService(ctx),

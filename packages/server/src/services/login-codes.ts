@@ -27,41 +27,38 @@ export class LoginCodeService {
     await this.mailer.deliverCode(account, kind, code)
   }
 
-  /** Checks a code against the user's live codes; a match spends them all. */
+  /**
+   * Checks a code against the user's live codes; a match spends them all. The try is
+   * counted on every live code before the comparison, in the one statement that finds
+   * them, so parallel tries cannot outrun the limit of CODE_MAX_FAILURES.
+   */
   async check(uid: number, code: string): Promise<CodeCheck> {
     const { db } = this.ctx.database
     const now = this.ctx.now()
-    const live = await db
+    const given = sha256(code.trim())
+    // A code that was real but is no longer live is "expired", not "wrong": the client
+    // should ask for a new one rather than let the user retype it; it costs the live codes no try.
+    const known = await db
       .selectFrom('login_codes')
-      .select(['id', 'code_hash'])
+      .select(['spent_at', 'expires_at', 'failures'])
+      .where('uid', '=', uid)
+      .where('code_hash', '=', given)
+      .execute()
+    const isLive = (r: (typeof known)[number]) => r.spent_at === null && r.expires_at > now && r.failures < CODE_MAX_FAILURES
+    if (known.length > 0 && !known.some(isLive)) return 'expired'
+    const live = await db
+      .updateTable('login_codes')
+      .set((eb) => ({ failures: eb('failures', '+', 1) }))
       .where('uid', '=', uid)
       .where('spent_at', 'is', null)
       .where('expires_at', '>', now)
       .where('failures', '<', CODE_MAX_FAILURES)
+      .returning('code_hash')
       .execute()
-    const given = sha256(code.trim())
+    if (live.length === 0) return 'expired'
     let matched = false
     for (const row of live) if (constantTimeEqual(row.code_hash, given)) matched = true
-    if (!matched) {
-      // A code that was real but is no longer live is "expired", not "wrong": the client
-      // should ask for a new one rather than let the user retype it.
-      const stale = await db
-        .selectFrom('login_codes')
-        .select('id')
-        .where('uid', '=', uid)
-        .where('code_hash', '=', given)
-        .executeTakeFirst()
-      if (stale || live.length === 0) return 'expired'
-    }
-    const ids = live.map((r) => r.id)
-    if (!matched) {
-      await db
-        .updateTable('login_codes')
-        .set((eb) => ({ failures: eb('failures', '+', 1) }))
-        .where('id', 'in', ids)
-        .execute()
-      return 'wrong'
-    }
+    if (!matched) return 'wrong'
     // Spend every live code; if a concurrent login spent them first, this one loses.
     const spent = await db
       .updateTable('login_codes')

@@ -8,7 +8,7 @@ import { ApiError } from '../errors.ts'
 import { normalizeAccount, type AccountService } from './accounts.ts'
 import type { LoginCodeService } from './login-codes.ts'
 import type { MessageKind } from './mailer.ts'
-import type { Bucket, RateLimiter } from './rate-limiter.ts'
+import type { Bucket, LoginGuard } from './login-guard.ts'
 import type { TfaService } from './tfa.ts'
 import type { TicketService } from './tickets.ts'
 import type { TokenPair, TokenService } from './tokens.ts'
@@ -26,7 +26,7 @@ export class LoginService {
     private readonly codes: LoginCodeService,
     private readonly tfa: TfaService,
     private readonly tickets: TicketService,
-    private readonly limiter: RateLimiter,
+    private readonly guard: LoginGuard,
   ) {}
 
   private failureBuckets(account: string | null, address: string): Bucket[] {
@@ -36,17 +36,12 @@ export class LoginService {
     return buckets
   }
 
-  private async fail(buckets: Bucket[], error: ApiError): Promise<never> {
-    await this.limiter.record(buckets.map((b) => b.key))
-    throw error
-  }
-
   async withPassword(rawAccount: string, password: string, address: string): Promise<LoginOutcome> {
     const account = normalizeAccount(rawAccount)
-    const buckets = this.failureBuckets(account, address)
-    await this.limiter.check(buckets)
+    const attempt = await this.guard.claim(this.failureBuckets(account, address))
     const user = await this.accounts.checkCredentials(account, password)
-    if (!user) return this.fail(buckets, new ApiError('incorrectPassword'))
+    if (!user) throw new ApiError('incorrectPassword')
+    await attempt.giveBack()
     switch (user.login_policy) {
       case 'email_code':
         await this.sendCodeTo(user, 'email_code')
@@ -60,13 +55,13 @@ export class LoginService {
 
   async withCode(rawAccount: string, code: string, address: string): Promise<LoginOutcome> {
     const account = normalizeAccount(rawAccount)
-    const buckets = this.failureBuckets(account, address)
-    await this.limiter.check(buckets)
+    const attempt = await this.guard.claim(this.failureBuckets(account, address))
     const user = await this.accounts.byAccount(account)
     // An unknown or disabled account has no live code: the same answer as an expired one.
     const result = user && !user.disabled ? await this.codes.check(user.uid, code) : 'expired'
-    if (result === 'expired') return this.fail(buckets, new ApiError('codeExpired'))
-    if (result === 'wrong') return this.fail(buckets, new ApiError('incorrectCode'))
+    if (result === 'expired') throw new ApiError('codeExpired')
+    if (result === 'wrong') throw new ApiError('incorrectCode')
+    await attempt.giveBack()
     // A code proves the mailbox, not the authenticator: TFA accounts still take that step.
     if (user!.login_policy === 'tfa') return { kind: 'tfa', tfaKey: await this.tfa.startChallenge(user!.uid) }
     return { kind: 'tokens', pair: await this.tokens.startLogin(user!.uid, 'code') }
@@ -75,18 +70,18 @@ export class LoginService {
   async withTfa(tfaKey: string, tfaCode: string, address: string): Promise<TokenPair> {
     const owner = await this.tfa.ownerOf(tfaKey)
     const user = owner === null ? undefined : await this.accounts.byUid(owner)
-    const buckets = this.failureBuckets(user?.account ?? null, address)
-    await this.limiter.check(buckets)
+    const attempt = await this.guard.claim(this.failureBuckets(user?.account ?? null, address))
     const result = await this.tfa.complete(tfaKey, tfaCode)
-    if (!result.ok) return this.fail(buckets, new ApiError('loginFailed'))
+    if (!result.ok) throw new ApiError('loginFailed')
+    await attempt.giveBack()
     return this.tokens.startLogin(result.uid, 'tfa')
   }
 
   async withTicket(ticket: string, address: string): Promise<TokenPair> {
-    const buckets = this.failureBuckets(null, address)
-    await this.limiter.check(buckets)
+    const attempt = await this.guard.claim(this.failureBuckets(null, address))
     const uid = await this.tickets.redeem(ticket)
-    if (uid === null) return this.fail(buckets, new ApiError('loginFailed'))
+    if (uid === null) throw new ApiError('loginFailed')
+    await attempt.giveBack()
     return this.tokens.startLogin(uid, 'ticket')
   }
 
@@ -107,8 +102,7 @@ export class LoginService {
   }
 
   private async countSend(account: string): Promise<void> {
-    const bucket = { key: `send:acct:${account}`, limit: this.ctx.config.rateLimits.codeSendsPerAccount }
-    await this.limiter.check([bucket])
-    await this.limiter.record([bucket.key])
+    // A send keeps its slot: every code sent counts, whether or not it is used.
+    await this.guard.claim([{ key: `send:acct:${account}`, limit: this.ctx.config.rateLimits.codeSendsPerAccount }])
   }
 }

@@ -35,46 +35,50 @@ export class TfaService {
     return row?.uid ?? null
   }
 
+  /**
+   * Checks a TOTP code for a challenge. The try is counted before the code is compared, in
+   * the statement that finds the live challenge, so parallel tries cannot outrun
+   * TFA_MAX_FAILURES.
+   */
   async complete(tfaKey: string, tfaCode: string): Promise<TfaCheck> {
     const { db } = this.ctx.database
     const now = this.ctx.now()
     const keyHash = sha256(tfaKey)
-    const row = await db
-      .selectFrom('tfa_challenges as c')
-      .innerJoin('users as u', 'u.uid', 'c.uid')
-      .select(['c.uid', 'c.expires_at', 'c.failures', 'c.spent_at', 'u.tfa_secret', 'u.tfa_last_step', 'u.disabled'])
-      .where('c.key_hash', '=', keyHash)
+    const challenge = await db
+      .updateTable('tfa_challenges')
+      .set((eb) => ({ failures: eb('failures', '+', 1) }))
+      .where('key_hash', '=', keyHash)
+      .where('spent_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('failures', '<', TFA_MAX_FAILURES)
+      .returning('uid')
       .executeTakeFirst()
-    if (!row) return { ok: false, uid: null }
-    if (row.spent_at !== null || row.expires_at <= now || row.failures >= TFA_MAX_FAILURES || row.disabled || !row.tfa_secret) {
-      return { ok: false, uid: row.uid }
-    }
-    const step = matchTotp(row.tfa_secret, tfaCode.trim(), now)
+    if (!challenge) return { ok: false, uid: null }
+    const user = await db
+      .selectFrom('users')
+      .select(['tfa_secret', 'tfa_last_step', 'disabled'])
+      .where('uid', '=', challenge.uid)
+      .executeTakeFirstOrThrow()
+    if (user.disabled || !user.tfa_secret) return { ok: false, uid: challenge.uid }
+    const step = matchTotp(user.tfa_secret, tfaCode.trim(), now)
     // The step must be newer than the last accepted one; the conditional update makes the
     // check and the claim one atomic act, so a code replayed concurrently loses.
     const claimed =
-      step !== null && step > row.tfa_last_step
+      step !== null && step > user.tfa_last_step
         ? await db
             .updateTable('users')
             .set({ tfa_last_step: step })
-            .where('uid', '=', row.uid)
+            .where('uid', '=', challenge.uid)
             .where('tfa_last_step', '<', step)
             .executeTakeFirst()
         : undefined
-    if (!claimed || Number(claimed.numUpdatedRows) !== 1) {
-      await db
-        .updateTable('tfa_challenges')
-        .set((eb) => ({ failures: eb('failures', '+', 1) }))
-        .where('key_hash', '=', keyHash)
-        .execute()
-      return { ok: false, uid: row.uid }
-    }
+    if (!claimed || Number(claimed.numUpdatedRows) !== 1) return { ok: false, uid: challenge.uid }
     const spent = await db
       .updateTable('tfa_challenges')
       .set({ spent_at: now })
       .where('key_hash', '=', keyHash)
       .where('spent_at', 'is', null)
       .executeTakeFirst()
-    return Number(spent.numUpdatedRows) === 1 ? { ok: true, uid: row.uid } : { ok: false, uid: row.uid }
+    return Number(spent.numUpdatedRows) === 1 ? { ok: true, uid: challenge.uid } : { ok: false, uid: challenge.uid }
   }
 }

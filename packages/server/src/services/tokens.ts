@@ -1,7 +1,9 @@
 /**
  * Logins and their tokens. A login is one sign-in; refreshing rotates its token pair.
  * Tokens are stored only as SHA-256 hashes. A refresh token presented a second time means
- * it leaked, so the whole login is revoked (RFC 9700, 4.14.2).
+ * it leaked, so the whole login is revoked (RFC 9700, 4.14.2); except within
+ * REFRESH_REUSE_GRACE seconds of its first use, when it is a client's own parallel refresh
+ * and gets a pair of its own (the leeway RFC 9700 allows).
  */
 import type { ServiceContext } from '../context.ts'
 import { ApiError } from '../errors.ts'
@@ -102,8 +104,9 @@ export class TokenService {
   }
 
   /**
-   * Exchanges a refresh token for a new pair. The old refresh token stops working; the
-   * old access token lives on until it expires (clients and MQTT sessions still hold it).
+   * Exchanges a refresh token for a new pair. The old refresh token stops working once the
+   * grace has passed; the old access token lives on until it expires (clients and MQTT
+   * sessions still hold it).
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const { db } = this.ctx.database
@@ -118,18 +121,13 @@ export class TokenService {
       .where('t.kind', '=', 'refresh')
       .executeTakeFirst()
     if (!row || row.revoked_at !== null || row.disabled || row.expires_at <= now) throw new ApiError('unauthorized')
-    if (row.used_at !== null) {
-      await this.revokeLogin(row.loginId)
-      throw new ApiError('unauthorized')
+    let usedAt = row.used_at
+    if (usedAt === null) {
+      const marked = await db.updateTable('tokens').set({ used_at: now }).where('hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()
+      // Of two racing refreshes with the same token one marks it used; the other finds it used just now.
+      if (Number(marked.numUpdatedRows) !== 1) usedAt = now
     }
-    // Only one of two racing refreshes with the same token may win; the loser is a reuse.
-    const claimed = await db
-      .updateTable('tokens')
-      .set({ used_at: now })
-      .where('hash', '=', hash)
-      .where('used_at', 'is', null)
-      .executeTakeFirst()
-    if (Number(claimed.numUpdatedRows) !== 1) {
+    if (usedAt !== null && now - usedAt >= this.ctx.config.refreshReuseGrace * 1000) {
       await this.revokeLogin(row.loginId)
       throw new ApiError('unauthorized')
     }

@@ -84,7 +84,7 @@ export default async function loginRoutes(app: App) {
       schema: {
         tags,
         summary: 'Rotate a token pair',
-        description: 'The old refresh token stops working; presenting it again revokes the whole login.',
+        description: 'The old refresh token stops working: presented again within REFRESH_REUSE_GRACE seconds (a parallel refresh) it gets a pair of its own, later it revokes the whole login.',
         body: RefreshTokenRequest,
         response: { 200: TokenReply, 401: ErrorBodySchema, ...errors },
       },
