@@ -42,6 +42,8 @@ export interface Config {
   ticketTokenTtl: number
   tokenFormat: 'opaque' | 'jwt'
   corsOrigins: string[]
+  /** `strict`: the web host's sign-in API refuses requests without its CSRF cookie and header. */
+  webCsrf: 'lenient' | 'strict'
   rateLimits: RateLimits
   smtp: SmtpConfig | undefined
   bodyLimit: number
@@ -129,6 +131,10 @@ export function loadConfig(env: Env = process.env): Config {
   for (const origin of corsOrigins) {
     if (origin !== '*') url(env, 'CORS_ORIGINS', origin, ['http:', 'https:'])
   }
+  const webCsrf = env.WEB_CSRF?.trim() || 'lenient'
+  if (webCsrf !== 'lenient' && webCsrf !== 'strict') {
+    throw new ConfigError(`WEB_CSRF must be "lenient" or "strict", got "${webCsrf}"`)
+  }
   let smtp: SmtpConfig | undefined
   if (env.SMTP_URL?.trim()) {
     smtp = {
@@ -156,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     ticketTokenTtl: integer(env, 'TICKET_TOKEN_TTL', 31536000, 60, 10 * 365 * 86400),
     tokenFormat,
     corsOrigins,
+    webCsrf,
     rateLimits: {
       failuresPerAccount: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
       failuresPerAddress: integer(env, 'LOGIN_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
