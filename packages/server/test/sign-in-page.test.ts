@@ -232,7 +232,7 @@ function assertErrorPage(res: LightMyRequestResponse, status: number, text: RegE
   const alert = alertIn(res.body)
   assert.ok(alert, 'an element with role="alert"')
   assert.match(alert.text, text)
-  assert.match(res.body, /<title>Error: /, 'the title tells of the error')
+  assert.match(res.body, /<title>(Error|Fehler): /, 'the title tells of the error')
   return alert
 }
 
@@ -694,4 +694,135 @@ test('too many wrong TFA codes: the TFA step answers 429 with Retry-After', asyn
   assertErrorPage(limited, 429, /^Too many attempts/)
   assert.match(String(limited.headers['retry-after']), /^[1-9]\d*$/)
   assert.equal(stepForm(limited, 'tfa').hidden.tfaKey, tfaForm.hidden.tfaKey)
+})
+
+// ---- languages ----------------------------------------------------------------------
+
+test('/<lang>/sign-in speaks the language when it has its words, English otherwise, and its forms post back there', async (t) => {
+  const s = await startTestApp(t)
+  for (const [path, lang] of [
+    ['/de/sign-in', 'de'],
+    ['/DE/sign-in', 'de'],
+    ['/de-AT/sign-in', 'de'],
+    ['/en/sign-in', 'en'],
+    ['/zh-CN/sign-in', 'en'],
+    ['/pt-BR/sign-in', 'en'],
+    ['/sr-Latn-RS/sign-in', 'en'],
+  ] as const) {
+    const { res, form } = await openPage(s, path)
+    assert.match(res.body, new RegExp(`<html lang="${lang}">`), path)
+    assert.equal(form.action, path)
+    if (lang === 'de') {
+      assert.match(res.body, /<title>Anmelden · bambu-cloud<\/title>/)
+      assert.match(res.body, /<label for="account">E-Mail oder Telefon<\/label>/)
+      assert.match(res.body, /<label for="password">Passwort<\/label>/)
+      assert.deepEqual(form.buttons, ['Anmelden'])
+    } else {
+      assert.match(res.body, /<label for="account">Email or phone<\/label>/)
+      assert.deepEqual(form.buttons, ['Sign in'])
+    }
+  }
+})
+
+test('a language segment that is not a language tag is a 404 in the envelope, for GET and POST', async (t) => {
+  const s = await startTestApp(t)
+  for (const lang of ['en_US', '1234', 'e', 'toolong', 'de-', 'de--AT', 'de-abcdefghi', '%3Cb%3E', 'zh-Hans-CN-x-y-z']) {
+    for (const method of ['GET', 'POST'] as const) {
+      const res = await s.request({ method, url: `/${lang}/sign-in`, headers: { 'user-agent': STUDIO_UA } })
+      assert.equal(res.statusCode, 404, `${method} ${lang}`)
+      assert.match(String(res.headers['content-type']), /^application\/json/)
+      assert.deepEqual(res.json(), { code: 1004, error: 'Not found', message: 'No such route' })
+    }
+  }
+})
+
+test('German all the way through: an error, the code step and the signed-in page', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('coder@example.com', { login_policy: 'email_code', name: 'Coder' })
+  const { form } = await openPage(s, '/de/sign-in')
+  const wrong = await submit(s, form, { account: 'coder@example.com', password: 'falsch' })
+  assertErrorPage(wrong, 400, /^Konto oder Passwort ist falsch\.$/)
+  assert.match(wrong.body, /<title>Fehler: Anmelden · bambu-cloud<\/title>/)
+  const step = await submit(s, stepForm(wrong, 'password'), { password: PASSWORD })
+  assert.equal(step.statusCode, 200)
+  assertAccessiblePage(step)
+  assert.match(step.body, /<h1>Code eingeben<\/h1>/)
+  assert.match(step.body, /Wir haben einen 6-stelligen Code an <strong>coder@example\.com<\/strong> gesendet\./)
+  assert.match(step.body, /<a href="\/de\/sign-in">Mit einem anderen Konto neu beginnen<\/a>/)
+  const codeForm = stepForm(step, 'code')
+  assert.equal(codeForm.action, '/de/sign-in')
+  const res = await submit(s, codeForm, { code: await s.latestCode('coder@example.com') })
+  assert.equal(res.statusCode, 200)
+  assertAccessiblePage(res)
+  assert.match(res.body, /<html lang="de">/)
+  assert.match(res.body, /<h1>Du bist angemeldet<\/h1>/)
+  assert.match(res.body, /role="status">Angemeldet als <strong>Coder<\/strong>\. Du kannst diese Seite schließen\./)
+  assertTokenCookies(res)
+})
+
+// ---- the page's own CSRF check ------------------------------------------------------
+
+test('a form posted without this browser\'s CSRF cookie, without the field, or with another value is refused with a 403 form that then works', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('maker@example.com')
+  const { form } = await openPage(s)
+  const token = form.hidden.csrf!
+  const other = (await openPage(s)).form.hidden.csrf!
+  const fields = { handoff: 'none', step: 'password', account: 'maker@example.com', password: PASSWORD }
+  const cases: [string, Record<string, string>, Record<string, string>][] = [
+    ['no cookie', { ...fields, csrf: token }, {}],
+    ['no field', fields, { cookie: `bbl_csrf_token=${token}` }],
+    ['another value', { ...fields, csrf: other }, { cookie: `bbl_csrf_token=${token}` }],
+    ['neither', fields, {}],
+  ]
+  for (const [name, body, headers] of cases) {
+    const res = await s.request({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': BROWSER_UA, ...headers },
+      payload: new URLSearchParams(body).toString(),
+    })
+    assert.equal(res.statusCode, 403, name)
+    assertAccessiblePage(res)
+    assert.equal(alertIn(res.body)?.text, 'This form has expired. Please try again.', name)
+    const cookies = cookiesOf(res)
+    assert.deepEqual(Object.keys(cookies), headers.cookie ? [] : ['bbl_csrf_token'], `${name}: only a CSRF cookie, when there was none`)
+    const again = stepForm(res, 'password')
+    assert.equal(again.hidden.csrf, cookies.bbl_csrf_token?.value ?? token, `${name}: the form repeats the cookie`)
+    assert.equal(again.visible.find((i) => i.name === 'account')!.value, 'maker@example.com')
+    const signedIn = await submit(s, again, { password: PASSWORD })
+    assertSignedInPage(signedIn, 'maker')
+  }
+})
+
+// ---- the slicer's window ------------------------------------------------------------
+
+test("in the slicer's window the signed-in page carries the user_login message in its one nonce'd script", async (t) => {
+  const s = await startTestApp(t)
+  const user = await s.createUser('maker@example.com', { name: 'Maker </script><b>' })
+  const studio = { 'user-agent': STUDIO_UA }
+  const res = await submit(s, (await openPage(s, '/sign-in', studio)).form, { account: 'maker@example.com', password: PASSWORD }, studio)
+  assert.equal(res.statusCode, 200, res.body)
+  assertAccessiblePage(res, { script: true })
+  assert.match(res.body, /<h1>You are signed in<\/h1>/)
+  assertTokenCookies(res)
+  const script = /<script nonce="[^"]+">\n([\s\S]*?)\n<\/script>/.exec(res.body)![1]!
+  const m = /^if \(window\.wx && typeof window\.wx\.postMessage === 'function'\) window\.wx\.postMessage\(JSON\.stringify\((\{.*\})\)\)$/.exec(script)
+  assert.ok(m, script)
+  assert.doesNotMatch(m[1]!, /<\/script>/i, 'the name cannot close the script')
+  const message = JSON.parse(m[1]!)
+  assert.deepEqual(Object.keys(message.data).sort(), ['expires_in', 'refresh_expires_in', 'refresh_token', 'token', 'user'])
+  assert.deepEqual(message.data.user, { uid: String(user.uid), name: 'Maker </script><b>', nickname: 'Maker </script><b>', account: 'maker@example.com', avatar: '' })
+  assert.equal(message.command, 'user_login')
+  assert.equal(message.data.expires_in, s.config.ticketTokenTtl)
+  assert.equal(message.data.refresh_expires_in, s.config.ticketTokenTtl)
+  assert.notEqual(message.data.token, cookiesOf(res).token!.value, 'the slicer gets a login of its own')
+  await assertTokenIsFor(s, message.data.token, 'maker@example.com')
+
+  // Already signed in here: the slicer's window gets a fresh login without the form.
+  const again = await s.request({ method: 'GET', url: '/de/sign-in', headers: { ...studio, cookie: `token=${cookiesOf(res).token!.value}` } })
+  assert.equal(again.statusCode, 200)
+  assertAccessiblePage(again, { script: true })
+  assert.match(again.body, /<h1>Du bist angemeldet<\/h1>/)
+  assert.doesNotMatch(again.body, new RegExp(message.data.token))
 })
