@@ -26,7 +26,8 @@ const ARGS = [
 
 /**
  * Launches a fresh browser (its own user-data dir, so no cookies carry over) for one test,
- * closed and removed after it.
+ * closed and removed after it. Launch it before starting the server: `t.after` hooks run
+ * in order, and a server closed first would wait for the browser's open connections.
  */
 export async function launchBrowser(t: TestContext, options: { userAgent?: string; locale?: string } = {}): Promise<BrowserContext> {
   if (!fs.existsSync(CHROMIUM_PATH)) {

@@ -1,6 +1,6 @@
 /**
- * Every word the sign-in page shows, per language. Add a language by adding one entry;
- * anything a language lacks is never partial: a tag we do not know gets English.
+ * Every word the sign-in page shows, one table per language. A language is added by adding
+ * a table (the type makes it complete); a tag with no table gets English.
  */
 
 export interface SignInWords {
