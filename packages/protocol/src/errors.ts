@@ -71,6 +71,17 @@ export function errorBody(name: ErrorName, message?: string): ErrorBody {
   return text === undefined ? { code: e.code, error: e.error } : { code: e.code, error: e.error, message: text }
 }
 
+/** Why the web host refused a request for its CSRF check (double submit: cookie and header). */
+export type CsrfFailure = 'missing_cookie' | 'missing_header' | 'mismatch'
+
+/**
+ * The web host's 403 body for a failed CSRF check. It is not the envelope above: clients of
+ * the web host read it in the shape the real web host answers it.
+ */
+export function csrfErrorBody(reason: CsrfFailure): { error: string; reason: CsrfFailure } {
+  return { error: `CSRF error: ${reason}`, reason }
+}
+
 /** The generic entry for an HTTP status, for errors raised outside our own code. */
 export function errorNameForStatus(status: number): ErrorName {
   switch (status) {

@@ -38,6 +38,7 @@ import healthRoutes from './routes/system/health.ts'
 import loginRoutes from './routes/user-service/login.ts'
 import myRoutes from './routes/user-service/my.ts'
 import ticketRoutes from './routes/user-service/ticket.ts'
+import csrfRoutes from './routes/web/csrf.ts'
 import signInApiRoutes from './routes/web/sign-in-api.ts'
 import signInPageRoutes from './routes/web/sign-in-page.ts'
 
@@ -170,6 +171,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(ticketRoutes)
   await app.register(myRoutes)
   await app.register(preferenceRoutes)
+  await app.register(csrfRoutes)
   await app.register(signInApiRoutes)
   await app.register(signInPageRoutes)
   await app.register(slicerResourceRoutes)

@@ -44,6 +44,8 @@ export interface Config {
   refreshReuseGrace: number
   tokenFormat: 'opaque' | 'jwt'
   corsOrigins: string[]
+  /** `strict`: the web host's sign-in API refuses requests without its CSRF cookie and header. */
+  webCsrf: 'lenient' | 'strict'
   rateLimits: RateLimits
   smtp: SmtpConfig | undefined
   bodyLimit: number
@@ -131,6 +133,10 @@ export function loadConfig(env: Env = process.env): Config {
   for (const origin of corsOrigins) {
     if (origin !== '*') url(env, 'CORS_ORIGINS', origin, ['http:', 'https:'])
   }
+  const webCsrf = env.WEB_CSRF?.trim() || 'lenient'
+  if (webCsrf !== 'lenient' && webCsrf !== 'strict') {
+    throw new ConfigError(`WEB_CSRF must be "lenient" or "strict", got "${webCsrf}"`)
+  }
   let smtp: SmtpConfig | undefined
   if (env.SMTP_URL?.trim()) {
     smtp = {
@@ -159,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshReuseGrace: integer(env, 'REFRESH_REUSE_GRACE', 10, 0, 300),
     tokenFormat,
     corsOrigins,
+    webCsrf,
     rateLimits: {
       failuresPerAccount: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
       failuresPerAddress: integer(env, 'LOGIN_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),

@@ -8,7 +8,7 @@ import { PASSWORD, assertTokens, authenticatorCode, bearer, cookiesOf, startTest
  * <form> out of the HTML, POST its fields URL-encoded, follow what comes back.
  */
 
-const STUDIO_UA = 'BBL-Slicer/v01.09.00.00 (Windows 10) Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)'
+const STUDIO_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/107.0.0.0 Safari/537.36 BBL-Slicer/v02.05.00.66 (light) BBL-Language/en'
 const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 const CALLBACK = /^http:\/\/localhost:13618\/\?ticket=([^&#]+)$/
 
@@ -71,17 +71,31 @@ function linksIn(html: string): { href: string; text: string }[] {
   }))
 }
 
-/** What every page of this flow must be: HTML, a language, no script, labelled fields. */
-function assertAccessiblePage(res: LightMyRequestResponse): void {
+/** The nonce of the page's Content-Security-Policy, which allows nothing else. */
+function cspNonceOf(res: LightMyRequestResponse): string {
+  const csp = String(res.headers['content-security-policy'])
+  const m = /^default-src 'none'; style-src 'nonce-([A-Za-z0-9_-]{22})'; script-src 'nonce-\1'; form-action 'self' http:\/\/localhost:13618; base-uri 'none'; frame-ancestors 'none'$/.exec(csp)
+  assert.ok(m, `CSP: ${csp}`)
+  return m[1]!
+}
+
+/**
+ * What every page of this flow must be: HTML, a language, labelled fields, never cached or
+ * framed, its one style (and, on the slicer's signed-in page, its one script) under the CSP nonce.
+ */
+function assertAccessiblePage(res: LightMyRequestResponse, { script = false } = {}): void {
   assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8$/i)
   assert.equal(res.headers['cache-control'], 'no-store')
+  assert.equal(res.headers['x-frame-options'], 'DENY')
+  const nonce = cspNonceOf(res)
   const html = res.body
+  assert.deepEqual([...html.matchAll(/<style\b[^>]*>/gi)].map((m) => m[0]), [`<style nonce="${nonce}">`])
+  assert.deepEqual([...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]), script ? [`<script nonce="${nonce}">`] : [], 'scripts')
   assert.match(html, /^<!doctype html>/i)
   const lang = /<html\b[^>]*\blang="([^"]+)"/i.exec(html)
   assert.ok(lang && lang[1]!.length >= 2, '<html lang=...>')
   assert.match(html, /<title>[^<]+<\/title>/)
   assert.match(html, /<h1\b[^>]*>[^<]+<\/h1>/)
-  assert.doesNotMatch(html, /<script/i, 'no script')
   assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no inline event handlers')
   assert.doesNotMatch(html, /javascript:/i)
   const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!)
@@ -105,13 +119,22 @@ async function openPage(s: TestApp, url = '/sign-in', headers: Record<string, st
   const res = await s.request({ method: 'GET', url, headers })
   assert.equal(res.statusCode, 200, res.body)
   assertAccessiblePage(res)
-  assert.equal(res.headers['set-cookie'], undefined)
   const forms = formsIn(res.body)
   assert.equal(forms.length, 1)
+  const csrf = forms[0]!.hidden.csrf
+  assert.match(String(csrf), /^[A-Za-z0-9_-]{43}$/, 'the form carries a CSRF token')
+  if (/bbl_csrf_token=/.test(headers.cookie ?? '')) {
+    assert.equal(res.headers['set-cookie'], undefined, 'a browser keeps its CSRF cookie')
+  } else {
+    assert.deepEqual(res.headers['set-cookie'], `bbl_csrf_token=${csrf}; Path=/; SameSite=Lax`, 'the token is also the cookie')
+  }
   return { res, form: forms[0]! }
 }
 
-/** Submits a form as a browser: every named input, hidden ones as the page gave them. */
+/**
+ * Submits a form as a browser: every named input, hidden ones as the page gave them, and
+ * the CSRF cookie the page set (its value is the form's token, as openPage checks).
+ */
 async function submit(s: TestApp, form: Form, values: Record<string, string>, headers: Record<string, string> = { 'user-agent': BROWSER_UA }) {
   assert.equal(form.method, 'post')
   assert.ok(form.action.startsWith('/'), `a same-origin action: ${form.action}`)
@@ -125,9 +148,16 @@ async function submit(s: TestApp, form: Form, values: Record<string, string>, he
   return s.request({
     method: 'POST',
     url: form.action,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `bbl_csrf_token=${form.hidden.csrf}`, ...headers },
     payload: body.toString(),
   })
+}
+
+/** A form's hidden fields but its CSRF token, which must be there. */
+function hiddenBesidesCsrf(form: Form): Record<string, string> {
+  const { csrf, ...rest } = form.hidden
+  assert.match(String(csrf), /^[A-Za-z0-9_-]{43}$/)
+  return rest
 }
 
 /** The one form of a step page (the code step also has its "send a new code" form). */
@@ -202,7 +232,7 @@ function assertErrorPage(res: LightMyRequestResponse, status: number, text: RegE
   const alert = alertIn(res.body)
   assert.ok(alert, 'an element with role="alert"')
   assert.match(alert.text, text)
-  assert.match(res.body, /<title>Error: /, 'the title tells of the error')
+  assert.match(res.body, /<title>(Error|Fehler): /, 'the title tells of the error')
   return alert
 }
 
@@ -233,7 +263,7 @@ test('GET /sign-in is a plain, labelled HTML form posting back to /sign-in', asy
   assert.match(res.body, /<main>/)
   assert.equal(form.action, '/sign-in')
   assert.equal(form.method, 'post')
-  assert.deepEqual(form.hidden, { studio: '0', step: 'password' })
+  assert.deepEqual(hiddenBesidesCsrf(form), { handoff: 'none', step: 'password' })
   assert.deepEqual(
     form.visible.map((i) => i.name),
     ['account', 'password'],
@@ -255,15 +285,16 @@ test('GET /sign-in is a plain, labelled HTML form posting back to /sign-in', asy
   assert.deepEqual(form.buttons, ['Sign in'])
 })
 
-test('the page knows Studio by its user agent or by ?client=studio, and says so in the hidden field', async (t) => {
+test("the page knows the slicer's window by its user agent, the ticket hand-over by ?client=studio, and says so in the hidden field", async (t) => {
   const s = await startTestApp(t)
   for (const ua of [STUDIO_UA, 'BambuStudio/1.10.0', 'OrcaSlicer/2.1.1 Mozilla/5.0']) {
     const { form } = await openPage(s, '/sign-in', { 'user-agent': ua })
-    assert.equal(form.hidden.studio, '1', ua)
+    assert.equal(form.hidden.handoff, 'message', ua)
   }
-  assert.equal((await openPage(s, '/sign-in?client=studio')).form.hidden.studio, '1')
-  assert.equal((await openPage(s, '/sign-in?client=browser')).form.hidden.studio, '0')
-  assert.equal((await openPage(s, '/sign-in', { 'user-agent': BROWSER_UA })).form.hidden.studio, '0')
+  assert.equal((await openPage(s, '/sign-in?client=studio')).form.hidden.handoff, 'ticket')
+  assert.equal((await openPage(s, '/sign-in?client=studio', { 'user-agent': STUDIO_UA })).form.hidden.handoff, 'ticket')
+  assert.equal((await openPage(s, '/sign-in?client=browser')).form.hidden.handoff, 'none')
+  assert.equal((await openPage(s, '/sign-in', { 'user-agent': BROWSER_UA })).form.hidden.handoff, 'none')
   const head = await s.request({ method: 'HEAD', url: '/sign-in' })
   assert.equal(head.statusCode, 200)
   assert.match(String(head.headers['content-type']), /^text\/html/)
@@ -292,12 +323,12 @@ test('the signed-in page escapes the name it shows', async (t) => {
   assert.doesNotMatch(res.body, /<b>Maker/)
 })
 
-test('Studio (by user agent) signs in with a password: 303 to the local callback with a ticket it trades once', async (t) => {
+test('Studio (?client=studio) signs in with a password: 303 to the local callback with a ticket it trades once', async (t) => {
   const s = await startTestApp(t)
   await s.createUser('maker@example.com')
   const studio = { 'user-agent': STUDIO_UA }
-  const { form } = await openPage(s, '/sign-in', studio)
-  assert.equal(form.hidden.studio, '1')
+  const { form } = await openPage(s, '/sign-in?client=studio', studio)
+  assert.equal(form.hidden.handoff, 'ticket')
   const res = await submit(s, form, { account: 'maker@example.com', password: PASSWORD }, studio)
   const ticket = ticketOf(res)
   const cookieToken = assertTokenCookies(res)
@@ -311,7 +342,7 @@ test('?client=studio on the GET is carried by the hidden field, whatever the use
   const s = await startTestApp(t)
   await s.createUser('maker@example.com')
   const { form } = await openPage(s, '/sign-in?client=studio')
-  assert.equal(form.hidden.studio, '1')
+  assert.equal(form.hidden.handoff, 'ticket')
   assert.equal(form.action, '/sign-in')
   const res = await submit(s, form, { account: 'maker@example.com', password: PASSWORD })
   const ticket = ticketOf(res)
@@ -336,7 +367,8 @@ test('a wrong password is a 400 page with an alert, the account re-filled and no
   // An unknown account reads exactly the same.
   const unknown = await submit(s, form, { account: 'nobody@example.com', password: 'not the password' })
   assertErrorPage(unknown, 400, /^Incorrect account or password\.$/)
-  assert.equal(unknown.body.replace('nobody@example.com', 'maker@example.com'), wrong.body)
+  const sameNonce = (r: LightMyRequestResponse) => r.body.replaceAll(cspNonceOf(r), 'NONCE')
+  assert.equal(sameNonce(unknown).replace('nobody@example.com', 'maker@example.com'), sameNonce(wrong))
 
   // The re-rendered form works.
   const res = await submit(s, again, { password: PASSWORD })
@@ -362,7 +394,7 @@ test('a failed attempt keeps the Studio choice: the corrected form still redirec
   const wrong = await submit(s, form, { account: 'maker@example.com', password: 'nope' })
   assertErrorPage(wrong, 400, /Incorrect/)
   const again = stepForm(wrong, 'password')
-  assert.equal(again.hidden.studio, '1')
+  assert.equal(again.hidden.handoff, 'ticket')
   const res = await submit(s, again, { password: PASSWORD })
   await exchangeTicket(s, ticketOf(res), 'maker@example.com')
 })
@@ -382,8 +414,8 @@ test('a hostile account value is escaped wherever the page shows it', async (t) 
   const resend = await s.request({
     method: 'POST',
     url: '/sign-in',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ studio: '0', step: 'resend', account: hostile }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `bbl_csrf_token=${form.hidden.csrf}` },
+    payload: new URLSearchParams({ csrf: form.hidden.csrf!, handoff: 'none', step: 'resend', account: hostile }).toString(),
   })
   assert.equal(resend.statusCode, 200)
   assertAccessiblePage(resend)
@@ -395,9 +427,15 @@ test('a hostile account value is escaped wherever the page shows it', async (t) 
 test('fields that are not text (a JSON body) are treated as missing, not as a server error', async (t) => {
   const s = await startTestApp(t)
   await s.createUser('maker@example.com')
-  const res = await s.request({ method: 'POST', url: '/sign-in', payload: { account: 123, password: ['x'], studio: true } })
+  const { form } = await openPage(s)
+  const res = await s.request({
+    method: 'POST',
+    url: '/sign-in',
+    headers: { cookie: `bbl_csrf_token=${form.hidden.csrf}` },
+    payload: { csrf: form.hidden.csrf, account: 123, password: ['x'], handoff: true },
+  })
   assertErrorPage(res, 400, /^Enter your account and password\.$/)
-  assert.equal(stepForm(res, 'password').hidden.studio, '0')
+  assert.equal(stepForm(res, 'password').hidden.handoff, 'none')
 })
 
 // ---- emailed codes ------------------------------------------------------------------
@@ -415,7 +453,7 @@ test('an email_code account: password, then the emailed code through the code st
   assert.match(step.body, /<strong>coder@example\.com<\/strong>/)
   const codeForm = stepForm(step, 'code')
   assert.equal(codeForm.action, '/sign-in')
-  assert.deepEqual(codeForm.hidden, { studio: '0', step: 'code', account: 'coder@example.com' })
+  assert.deepEqual(hiddenBesidesCsrf(codeForm), { handoff: 'none', step: 'code', account: 'coder@example.com' })
   assert.deepEqual(codeForm.visible.map((i) => i.name), ['code'])
   const code = codeForm.visible[0]!
   assert.equal(code.id, 'code')
@@ -441,7 +479,7 @@ test('a wrong emailed code is a 400 code step with an alert; the right one still
   const wrong = await submit(s, codeForm, { code: wrongCode })
   const alert = assertErrorPage(wrong, 400, /^That code is not right\. Try again\.$/)
   const again = stepForm(wrong, 'code')
-  assert.deepEqual(again.hidden, { studio: '0', step: 'code', account: 'coder@example.com' })
+  assert.deepEqual(hiddenBesidesCsrf(again), { handoff: 'none', step: 'code', account: 'coder@example.com' })
   assertDescribedByAlert(again, alert.id)
   assert.equal(again.visible[0]!['aria-invalid'], 'true')
 
@@ -460,7 +498,7 @@ test('"send a new code" puts a new code in the outbox and the new code signs in'
   const step = await submit(s, (await openPage(s)).form, { account: 'coder@example.com', password: PASSWORD })
   const resendForm = stepForm(step, 'resend')
   assert.equal(resendForm.action, '/sign-in')
-  assert.deepEqual(resendForm.hidden, { studio: '0', step: 'resend', account: 'coder@example.com' })
+  assert.deepEqual(hiddenBesidesCsrf(resendForm), { handoff: 'none', step: 'resend', account: 'coder@example.com' })
   assert.deepEqual(resendForm.visible, [])
   assert.deepEqual(resendForm.buttons, ['Send a new code'])
   assert.equal(await outboxCount(s, 'coder@example.com'), 1)
@@ -482,9 +520,9 @@ test('Studio through the code step gets its ticket redirect', async (t) => {
   const s = await startTestApp(t)
   await s.createUser('coder@example.com', { login_policy: 'email_code' })
   const studio = { 'user-agent': STUDIO_UA }
-  const step = await submit(s, (await openPage(s, '/sign-in', studio)).form, { account: 'coder@example.com', password: PASSWORD }, studio)
+  const step = await submit(s, (await openPage(s, '/sign-in?client=studio', studio)).form, { account: 'coder@example.com', password: PASSWORD }, studio)
   const codeForm = stepForm(step, 'code')
-  assert.equal(codeForm.hidden.studio, '1')
+  assert.equal(codeForm.hidden.handoff, 'ticket')
   const res = await submit(s, codeForm, { code: await s.latestCode('coder@example.com') }, studio)
   const ticket = ticketOf(res)
   assertTokenCookies(res)
@@ -512,8 +550,8 @@ test('a TFA account: password, then the authenticator code through the TFA step 
   assert.match(step.body, /<h1>Two-factor authentication<\/h1>/)
   const tfaForm = stepForm(step, 'tfa')
   assert.equal(tfaForm.action, '/sign-in')
-  assert.deepEqual(Object.keys(tfaForm.hidden).sort(), ['step', 'studio', 'tfaKey'])
-  assert.equal(tfaForm.hidden.studio, '0')
+  assert.deepEqual(Object.keys(tfaForm.hidden).sort(), ['csrf', 'handoff', 'step', 'tfaKey'])
+  assert.equal(tfaForm.hidden.handoff, 'none')
   assert.equal(typeof tfaForm.hidden.tfaKey, 'string')
   assert.ok(tfaForm.hidden.tfaKey!.length >= 16)
   assert.deepEqual(tfaForm.visible.map((i) => i.name), ['tfaCode'])
@@ -539,7 +577,7 @@ test('a wrong TFA code is a 400 TFA step with an alert and the same key; the rig
   const alert = assertErrorPage(wrong, 400, /^That code did not work\. Try the current one from your app\.$/)
   const again = stepForm(wrong, 'tfa')
   assert.equal(again.hidden.tfaKey, tfaForm.hidden.tfaKey)
-  assert.equal(again.hidden.studio, '0')
+  assert.equal(again.hidden.handoff, 'none')
   assertDescribedByAlert(again, alert.id)
 
   const res = await submit(s, again, { tfaCode: authenticatorCode(secret, s.clock) })
@@ -556,9 +594,9 @@ test('Studio through the TFA step gets a 303 to the callback with a ticket', asy
   const s = await startTestApp(t)
   const secret = await createTfaUser(s, 'tfa@example.com')
   const studio = { 'user-agent': STUDIO_UA }
-  const step = await submit(s, (await openPage(s, '/sign-in', studio)).form, { account: 'tfa@example.com', password: PASSWORD }, studio)
+  const step = await submit(s, (await openPage(s, '/sign-in?client=studio', studio)).form, { account: 'tfa@example.com', password: PASSWORD }, studio)
   const tfaForm = stepForm(step, 'tfa')
-  assert.equal(tfaForm.hidden.studio, '1')
+  assert.equal(tfaForm.hidden.handoff, 'ticket')
   const res = await submit(s, tfaForm, { tfaCode: authenticatorCode(secret, s.clock) }, studio)
   const ticket = ticketOf(res)
   const cookieToken = assertTokenCookies(res)
@@ -571,7 +609,7 @@ test('the code and TFA steps offer a plain link to start over, keeping the Studi
   const s = await startTestApp(t)
   await s.createUser('coder@example.com', { login_policy: 'email_code' })
   await createTfaUser(s, 'tfa@example.com')
-  for (const [url, studio] of [['/sign-in', '0'], ['/sign-in?client=studio', '1']] as const) {
+  for (const [url, handoff] of [['/sign-in', 'none'], ['/sign-in?client=studio', 'ticket']] as const) {
     for (const account of ['coder@example.com', 'tfa@example.com']) {
       const step = await submit(s, (await openPage(s, url)).form, { account, password: PASSWORD })
       assert.equal(step.statusCode, 200)
@@ -581,7 +619,7 @@ test('the code and TFA steps offer a plain link to start over, keeping the Studi
       assert.ok(startOver.href.startsWith('/sign-in'), startOver.href)
       const { form } = await openPage(s, startOver.href)
       assert.equal(form.hidden.step, 'password')
-      assert.equal(form.hidden.studio, studio, `${url} ${account}`)
+      assert.equal(form.hidden.handoff, handoff, `${url} ${account}`)
     }
   }
 })
@@ -599,7 +637,7 @@ test('GET /sign-in with a valid token cookie: signed in for a browser, a fresh t
   assertSignedInPage(browser, 'Maker')
   assert.equal(browser.headers['set-cookie'], undefined)
 
-  const studio1 = await s.request({ method: 'GET', url: '/sign-in', headers: { cookie, 'user-agent': STUDIO_UA } })
+  const studio1 = await s.request({ method: 'GET', url: '/sign-in?client=studio', headers: { cookie, 'user-agent': STUDIO_UA } })
   const studio2 = await s.request({ method: 'GET', url: '/sign-in?client=studio', headers: { cookie, 'user-agent': BROWSER_UA } })
   const t1 = ticketOf(studio1)
   const t2 = ticketOf(studio2)
@@ -656,4 +694,135 @@ test('too many wrong TFA codes: the TFA step answers 429 with Retry-After', asyn
   assertErrorPage(limited, 429, /^Too many attempts/)
   assert.match(String(limited.headers['retry-after']), /^[1-9]\d*$/)
   assert.equal(stepForm(limited, 'tfa').hidden.tfaKey, tfaForm.hidden.tfaKey)
+})
+
+// ---- languages ----------------------------------------------------------------------
+
+test('/<lang>/sign-in speaks the language when it has its words, English otherwise, and its forms post back there', async (t) => {
+  const s = await startTestApp(t)
+  for (const [path, lang] of [
+    ['/de/sign-in', 'de'],
+    ['/DE/sign-in', 'de'],
+    ['/de-AT/sign-in', 'de'],
+    ['/en/sign-in', 'en'],
+    ['/zh-CN/sign-in', 'en'],
+    ['/pt-BR/sign-in', 'en'],
+    ['/sr-Latn-RS/sign-in', 'en'],
+  ] as const) {
+    const { res, form } = await openPage(s, path)
+    assert.match(res.body, new RegExp(`<html lang="${lang}">`), path)
+    assert.equal(form.action, path)
+    if (lang === 'de') {
+      assert.match(res.body, /<title>Anmelden · bambu-cloud<\/title>/)
+      assert.match(res.body, /<label for="account">E-Mail oder Telefon<\/label>/)
+      assert.match(res.body, /<label for="password">Passwort<\/label>/)
+      assert.deepEqual(form.buttons, ['Anmelden'])
+    } else {
+      assert.match(res.body, /<label for="account">Email or phone<\/label>/)
+      assert.deepEqual(form.buttons, ['Sign in'])
+    }
+  }
+})
+
+test('a language segment that is not a language tag is a 404 in the envelope, for GET and POST', async (t) => {
+  const s = await startTestApp(t)
+  for (const lang of ['en_US', '1234', 'e', 'toolong', 'de-', 'de--AT', 'de-abcdefghi', '%3Cb%3E', 'zh-Hans-CN-x-y-z']) {
+    for (const method of ['GET', 'POST'] as const) {
+      const res = await s.request({ method, url: `/${lang}/sign-in`, headers: { 'user-agent': STUDIO_UA } })
+      assert.equal(res.statusCode, 404, `${method} ${lang}`)
+      assert.match(String(res.headers['content-type']), /^application\/json/)
+      assert.deepEqual(res.json(), { code: 1004, error: 'Not found', message: 'No such route' })
+    }
+  }
+})
+
+test('German all the way through: an error, the code step and the signed-in page', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('coder@example.com', { login_policy: 'email_code', name: 'Coder' })
+  const { form } = await openPage(s, '/de/sign-in')
+  const wrong = await submit(s, form, { account: 'coder@example.com', password: 'falsch' })
+  assertErrorPage(wrong, 400, /^Konto oder Passwort ist falsch\.$/)
+  assert.match(wrong.body, /<title>Fehler: Anmelden · bambu-cloud<\/title>/)
+  const step = await submit(s, stepForm(wrong, 'password'), { password: PASSWORD })
+  assert.equal(step.statusCode, 200)
+  assertAccessiblePage(step)
+  assert.match(step.body, /<h1>Code eingeben<\/h1>/)
+  assert.match(step.body, /Wir haben einen 6-stelligen Code an <strong>coder@example\.com<\/strong> gesendet\./)
+  assert.match(step.body, /<a href="\/de\/sign-in">Mit einem anderen Konto neu beginnen<\/a>/)
+  const codeForm = stepForm(step, 'code')
+  assert.equal(codeForm.action, '/de/sign-in')
+  const res = await submit(s, codeForm, { code: await s.latestCode('coder@example.com') })
+  assert.equal(res.statusCode, 200)
+  assertAccessiblePage(res)
+  assert.match(res.body, /<html lang="de">/)
+  assert.match(res.body, /<h1>Du bist angemeldet<\/h1>/)
+  assert.match(res.body, /role="status">Angemeldet als <strong>Coder<\/strong>\. Du kannst diese Seite schließen\./)
+  assertTokenCookies(res)
+})
+
+// ---- the page's own CSRF check ------------------------------------------------------
+
+test('a form posted without this browser\'s CSRF cookie, without the field, or with another value is refused with a 403 form that then works', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('maker@example.com')
+  const { form } = await openPage(s)
+  const token = form.hidden.csrf!
+  const other = (await openPage(s)).form.hidden.csrf!
+  const fields = { handoff: 'none', step: 'password', account: 'maker@example.com', password: PASSWORD }
+  const cases: [string, Record<string, string>, Record<string, string>][] = [
+    ['no cookie', { ...fields, csrf: token }, {}],
+    ['no field', fields, { cookie: `bbl_csrf_token=${token}` }],
+    ['another value', { ...fields, csrf: other }, { cookie: `bbl_csrf_token=${token}` }],
+    ['neither', fields, {}],
+  ]
+  for (const [name, body, headers] of cases) {
+    const res = await s.request({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': BROWSER_UA, ...headers },
+      payload: new URLSearchParams(body).toString(),
+    })
+    assert.equal(res.statusCode, 403, name)
+    assertAccessiblePage(res)
+    assert.equal(alertIn(res.body)?.text, 'This form has expired. Please try again.', name)
+    const cookies = cookiesOf(res)
+    assert.deepEqual(Object.keys(cookies), headers.cookie ? [] : ['bbl_csrf_token'], `${name}: only a CSRF cookie, when there was none`)
+    const again = stepForm(res, 'password')
+    assert.equal(again.hidden.csrf, cookies.bbl_csrf_token?.value ?? token, `${name}: the form repeats the cookie`)
+    assert.equal(again.visible.find((i) => i.name === 'account')!.value, 'maker@example.com')
+    const signedIn = await submit(s, again, { password: PASSWORD })
+    assertSignedInPage(signedIn, 'maker')
+  }
+})
+
+// ---- the slicer's window ------------------------------------------------------------
+
+test("in the slicer's window the signed-in page carries the user_login message in its one nonce'd script", async (t) => {
+  const s = await startTestApp(t)
+  const user = await s.createUser('maker@example.com', { name: 'Maker </script><b>' })
+  const studio = { 'user-agent': STUDIO_UA }
+  const res = await submit(s, (await openPage(s, '/sign-in', studio)).form, { account: 'maker@example.com', password: PASSWORD }, studio)
+  assert.equal(res.statusCode, 200, res.body)
+  assertAccessiblePage(res, { script: true })
+  assert.match(res.body, /<h1>You are signed in<\/h1>/)
+  assertTokenCookies(res)
+  const script = /<script nonce="[^"]+">\n([\s\S]*?)\n<\/script>/.exec(res.body)![1]!
+  const m = /^if \(window\.wx && typeof window\.wx\.postMessage === 'function'\) window\.wx\.postMessage\(JSON\.stringify\((\{.*\})\)\)$/.exec(script)
+  assert.ok(m, script)
+  assert.doesNotMatch(m[1]!, /<\/script>/i, 'the name cannot close the script')
+  const message = JSON.parse(m[1]!)
+  assert.deepEqual(Object.keys(message.data).sort(), ['expires_in', 'refresh_expires_in', 'refresh_token', 'token', 'user'])
+  assert.deepEqual(message.data.user, { uid: String(user.uid), name: 'Maker </script><b>', nickname: 'Maker </script><b>', account: 'maker@example.com', avatar: '' })
+  assert.equal(message.command, 'user_login')
+  assert.equal(message.data.expires_in, s.config.ticketTokenTtl)
+  assert.equal(message.data.refresh_expires_in, s.config.ticketTokenTtl)
+  assert.notEqual(message.data.token, cookiesOf(res).token!.value, 'the slicer gets a login of its own')
+  await assertTokenIsFor(s, message.data.token, 'maker@example.com')
+
+  // Already signed in here: the slicer's window gets a fresh login without the form.
+  const again = await s.request({ method: 'GET', url: '/de/sign-in', headers: { ...studio, cookie: `token=${cookiesOf(res).token!.value}` } })
+  assert.equal(again.statusCode, 200)
+  assertAccessiblePage(again, { script: true })
+  assert.match(again.body, /<h1>Du bist angemeldet<\/h1>/)
+  assert.doesNotMatch(again.body, new RegExp(message.data.token))
 })

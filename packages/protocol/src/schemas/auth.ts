@@ -79,5 +79,14 @@ export const SignInFormReply = Type.Object({
   loginType: Type.Optional(Type.String({ description: '"verifyCode" when the account logs in with an emailed code' })),
 })
 
+/** `GET /api/csrf`: the token it also sets as the `bbl_csrf_token` cookie. */
+export const CsrfReply = Type.Object({ token: Type.String() })
+
+/** The web host's 403 when the CSRF cookie and `x-bbl-csrf-token` header do not match. */
+export const CsrfErrorReply = Type.Object({
+  error: Type.String({ description: '"CSRF error: <reason>"' }),
+  reason: Type.Union([Type.Literal('missing_cookie'), Type.Literal('missing_header'), Type.Literal('mismatch')]),
+})
+
 /** A bare success with nothing else to say. */
 export const EmptyReply = Type.Object({})

@@ -1,4 +1,4 @@
-/** The token cookies the web host sets (`token`, `refreshToken`), and reading cookies back. */
+/** The cookies the web host sets (`token`, `refreshToken`, its CSRF token), and reading cookies back. */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TokenPair } from '../services/tokens.ts'
 
@@ -6,6 +6,13 @@ function cookie(name: string, value: string, maxAge: number, secure: boolean): s
   const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/', `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Lax']
   if (secure) parts.push('Secure')
   return parts.join('; ')
+}
+
+/** The CSRF cookie lasts the browser session and is readable by the page's own scripts (double submit). */
+export function setCsrfCookie(reply: FastifyReply, name: string, value: string, publicUrl: string): void {
+  const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'SameSite=Lax']
+  if (publicUrl.startsWith('https:')) parts.push('Secure')
+  reply.header('set-cookie', parts.join('; '))
 }
 
 export function setTokenCookies(reply: FastifyReply, pair: TokenPair, publicUrl: string): void {

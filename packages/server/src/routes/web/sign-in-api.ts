@@ -1,19 +1,22 @@
 /**
  * The web host's sign-in API (`/api/sign-in/...`): the seed document's login. Tokens come
- * back only as the `token` and `refreshToken` cookies.
+ * back only as the `token` and `refreshToken` cookies. Both routes pass the CSRF check first.
  */
-import { ErrorBodySchema, SignInFormReply, SignInFormRequest, TfaLoginRequest, EmptyReply } from '@bambu-cloud/protocol'
+import { CsrfErrorReply, ErrorBodySchema, SignInFormReply, SignInFormRequest, TfaLoginRequest, EmptyReply } from '@bambu-cloud/protocol'
 import { setTokenCookies } from '../../http/cookies.ts'
+import { csrfGuard } from '../../http/csrf.ts'
 import type { App } from '../../http/types.ts'
 
 const tags = ['web host: sign-in']
-const errors = { 400: ErrorBodySchema, 429: ErrorBodySchema }
+const errors = { 400: ErrorBodySchema, 403: CsrfErrorReply, 429: ErrorBodySchema }
 
 export default async function signInApiRoutes(app: App) {
+  const onRequest = csrfGuard(app.config.webCsrf)
   app.post(
     '/api/sign-in/form',
     {
       config: { auth: 'none' },
+      onRequest,
       schema: { tags, summary: 'Log in; tokens as cookies', body: SignInFormRequest, response: { 200: SignInFormReply, ...errors } },
     },
     async (request, reply) => {
@@ -35,6 +38,7 @@ export default async function signInApiRoutes(app: App) {
     '/api/sign-in/tfa',
     {
       config: { auth: 'none' },
+      onRequest,
       schema: { tags, summary: 'Finish a TFA login; tokens only as cookies', body: TfaLoginRequest, response: { 200: EmptyReply, ...errors } },
     },
     async (request, reply) => {
