@@ -52,10 +52,15 @@ export function attachedPrints(db: Kysely<Database>, profileId: number): Promise
     .execute()
 }
 
+/** An md5 a client gave: absent, empty and all zeros (Studio's placeholder) all mean none. */
+export function givenMd5(md5: string | null | undefined): md5 is string {
+  return typeof md5 === 'string' && md5 !== '' && !/^0+$/.test(md5)
+}
+
 /** The entry's file must have arrived, and match the MD5 the client names (if it names one). */
 function checkUploaded(entry: ProfilePrint3mf, md5: string | null | undefined): void {
   if (!md5) throw new ApiError('badRequest', `No file has been uploaded for plate ${entry.plate_idx} at the given url`)
-  if (entry.md5 && entry.md5.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
+  if (givenMd5(entry.md5) && entry.md5!.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
 }
 
 /** The stored 3MF that prints one plate. */
@@ -153,7 +158,8 @@ export class PrintFileService {
     const signer = await this.links.signer()
     const attach: Array<{ row: PrintFileRow; plate: number }> = []
     for (const entry of entries) {
-      if (entry.url === '') continue
+      // Studio's first PATCH names each plate before its file exists: `ftp://<file name>`, md5 zeros.
+      if (entry.url === '' || entry.url.startsWith('ftp://')) continue
       const target = this.resolve(entry.url, signer)
       if (target.projectId !== projectId) throw new ApiError('forbidden')
       if (target.kind === 'project') {
@@ -220,21 +226,45 @@ export class PrintFileService {
     return null
   }
 
+  /**
+   * A stored 3MF of one of the user's projects named by a URL this server signed (upload or
+   * download): its download URL and md5, for a printer, which can only GET. Null for any
+   * other URL, and for a file not uploaded yet.
+   */
+  async printableOf(uid: number, url: string): Promise<{ url: string; md5: string } | null> {
+    const signer = await this.links.signer()
+    const target = this.targetOf(url, signer, 'PUT') ?? this.targetOf(url, signer, 'GET')
+    if (!target) return null
+    const { db } = this.ctx.database
+    const key = keyOf(target.projectId, target.file)
+    const owner = await db.selectFrom('projects').select('uid').where('project_id', '=', target.projectId).executeTakeFirst()
+    if (owner?.uid !== uid) return null
+    const stored =
+      target.kind === 'print'
+        ? await db.selectFrom('print_files').select('md5').where('blob_key', '=', key).executeTakeFirst()
+        : await db.selectFrom('upload_tickets').select('md5').where('blob_key', '=', key).where('uploaded_at', 'is not', null).executeTakeFirst()
+    return stored?.md5 ? { url: signer.download(key), md5: stored.md5 } : null
+  }
+
   /** A URL this server signed for an upload (expired is fine: the file is already here). */
   private resolve(url: string, signer: FileSigner): UploadTarget {
-    const refuse = () => new ApiError('badRequest', 'url is not an upload URL of this server')
+    const target = this.targetOf(url, signer, 'PUT')
+    if (!target) throw new ApiError('badRequest', 'url is not an upload URL of this server')
+    return target
+  }
+
+  /** The file a URL signed for `method` names; null when the URL is not one (an expired one is). */
+  private targetOf(url: string, signer: FileSigner, method: 'GET' | 'PUT'): UploadTarget | null {
     let parsed: URL
     try {
       parsed = new URL(url, this.ctx.config.publicUrl)
     } catch {
-      throw refuse()
+      return null
     }
     const m = /^\/files\/([^/]+)\/([^/]+)$/.exec(parsed.pathname)
     // Our file names need no escaping, so an escaped one is not ours.
     const target = m ? parseUploadTarget(m[1]!, m[2]!) : null
-    if (!target) throw refuse()
-    const verdict = signer.verify('PUT', parsed.pathname, Object.fromEntries(parsed.searchParams))
-    if (verdict === 'mismatch') throw refuse()
-    return target
+    if (!target) return null
+    return signer.verify(method, parsed.pathname, Object.fromEntries(parsed.searchParams)) === 'mismatch' ? null : target
   }
 }
