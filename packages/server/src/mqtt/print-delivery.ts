@@ -122,8 +122,7 @@ export class CloudPrintDelivery {
 
   private async expire(task: TaskRow): Promise<void> {
     if (!this.forget(String(task.id))) return
-    const seconds = Math.round(this.timings.timeoutMs / 1000)
-    await this.services.deviceState.failTask(task.device_id, task.id, `The printer did not connect within ${seconds} seconds to take the print`)
+    await this.services.deviceState.failTask(task.device_id, task.id, 'The printer did not connect within PRINT_DELIVERY_TIMEOUT to take the print')
   }
 
   private async deliver(task: TaskRow): Promise<void> {
