@@ -71,7 +71,7 @@ test('the project list: empty at first, then the owner’s projects newest first
     ...SUCCESS,
     projects: [
       { project_id: String(second.project_id), user_id: String(a.uid), model_id: second.model_id, status: 'ACTIVE', name: 'Hinge', content: 'two parts', create_time: '2024-03-05 07:09:10', update_time: '2024-03-05 07:09:10' },
-      { project_id: String(first.project_id), user_id: String(a.uid), model_id: first.model_id, status: 'ACTIVE', name: 'Bracket', content: 'null', create_time: '2024-03-05 07:08:09', update_time: '2024-03-05 07:08:09' },
+      { project_id: String(first.project_id), user_id: String(a.uid), model_id: first.model_id, status: 'ACTIVE', name: 'Bracket', content: null, create_time: '2024-03-05 07:08:09', update_time: '2024-03-05 07:08:09' },
     ],
   })
   for (const p of res.json().projects) {

@@ -11,7 +11,7 @@ import type { ProfilePrint3mf, UploadUrl } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
 import type { Database, PrintFilesTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
-import { findPlateGcode } from '../lib/three-mf.ts'
+import { findPlateGcode, readPlateDetails, ThreeMfError } from '../lib/three-mf.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
 import { findOwnedProfile } from './projects.ts'
@@ -77,30 +77,56 @@ export class PrintFileService {
     private readonly blobs: BlobStore,
   ) {}
 
-  /** `GET user/upload?models=`: a signed PUT URL per requested file, for the caller's own profiles. */
-  async uploadUrls(uid: number, models: string | undefined): Promise<UploadUrl[]> {
-    const names = (models ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
-    if (names.length === 0) throw new ApiError('fieldNotSet', "field 'models' is not set")
-    if (names.length > 100) throw new ApiError('badRequest', 'At most 100 models at once')
+  /**
+   * `GET user/upload`: a signed PUT URL per requested file, for the caller's own profiles.
+   * `models` names `<model_id>_<profile_id>_<plate>.3mf` files (comma-separated); any other
+   * key (`filename`, `size`, ...) gets one URL, for the profile its value names that way or
+   * else the caller's newest profile (the later PATCH says which plate it prints).
+   */
+  async uploadUrls(uid: number, query: Record<string, string | undefined>): Promise<UploadUrl[]> {
+    const asked: Array<{ type: string; file: string }> = []
+    for (const [type, value] of Object.entries(query)) {
+      if (value === undefined || value.trim() === '') continue
+      if (type !== 'models') asked.push({ type, file: value.trim() })
+      else for (const name of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) asked.push({ type, file: name })
+    }
+    if (asked.length === 0) throw new ApiError('fieldNotSet', "field 'models' is not set")
+    if (asked.length > 100) throw new ApiError('badRequest', 'At most 100 models at once')
     const signer = await this.links.signer()
     const urls: UploadUrl[] = []
-    for (const name of names) {
+    for (const { type, file: name } of asked) {
       const m = MODEL_FILE.exec(name)
       const plate = Number(m?.[3] ?? 0)
-      if (!m || plate < 1) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
-      const profile = await this.ctx.database.db
-        .selectFrom('project_profiles')
-        .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
-        .select(['project_profiles.profile_id', 'project_profiles.project_id'])
-        .where('project_profiles.profile_id', '=', Number(m[2]))
-        .where('project_profiles.model_id', '=', m[1]!)
-        .where('projects.uid', '=', uid)
-        .executeTakeFirst()
+      if (type === 'models' && (!m || plate < 1)) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
+      const profile = m && plate >= 1 ? await this.ownedProfile(uid, m[1]!, Number(m[2])) : await this.newestProfile(uid)
       if (!profile) throw new ApiError('forbidden')
-      const file = `print-${profile.profile_id}-${plate}-${randomBytes(8).toString('hex')}.3mf`
-      urls.push({ type: 'models', file: name, url: signer.upload(keyOf(profile.project_id, file)) })
+      const file = `print-${profile.profile_id}-${Math.max(plate, 1)}-${randomBytes(8).toString('hex')}.3mf`
+      urls.push({ type, file: name, url: signer.upload(keyOf(profile.project_id, file)) })
     }
     return urls
+  }
+
+  private ownedProfile(uid: number, modelId: string, profileId: number) {
+    return this.ctx.database.db
+      .selectFrom('project_profiles')
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select(['project_profiles.profile_id', 'project_profiles.project_id'])
+      .where('project_profiles.profile_id', '=', profileId)
+      .where('project_profiles.model_id', '=', modelId)
+      .where('projects.uid', '=', uid)
+      .executeTakeFirst()
+  }
+
+  /** The caller's most recently created profile: the project a client just uploaded. */
+  private newestProfile(uid: number) {
+    return this.ctx.database.db
+      .selectFrom('project_profiles')
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select(['project_profiles.profile_id', 'project_profiles.project_id'])
+      .where('projects.uid', '=', uid)
+      .orderBy('project_profiles.profile_id', 'desc')
+      .limit(1)
+      .executeTakeFirst()
   }
 
   /** `PUT` to a print file's URL: kept once it is a zip; its plate's G-code entry is noted. */
@@ -244,6 +270,28 @@ export class PrintFileService {
         ? await db.selectFrom('print_files').select('md5').where('blob_key', '=', key).executeTakeFirst()
         : await db.selectFrom('upload_tickets').select('md5').where('blob_key', '=', key).where('uploaded_at', 'is not', null).executeTakeFirst()
     return stored?.md5 ? { url: signer.download(key), md5: stored.md5 } : null
+  }
+
+  /**
+   * A plate's bed type and a link to its thumbnail, read from the 3MF that prints it (the
+   * print-ready file carries a thumbnail even when the project's first upload had none).
+   * Nulls when there is no such file or it cannot be read.
+   */
+  async plateDetails(uid: number, modelId: string, profileId: number, plate: number): Promise<{ bedType: string | null; cover: string | null }> {
+    const none = { bedType: null, cover: null }
+    const file = await this.forPlate(uid, modelId, profileId, plate)
+    const stored = file && (await this.blobs.open(file.blobKey))
+    if (!file || !stored) return none
+    try {
+      const details = await readPlateDetails(stored, plate)
+      const signer = await this.links.signer()
+      return { bedType: details.bedType, cover: details.thumbnail && signer.download(file.blobKey, details.thumbnail) }
+    } catch (err) {
+      if (err instanceof ThreeMfError) return none
+      throw err
+    } finally {
+      await stored.close()
+    }
   }
 
   /** A URL this server signed for an upload (expired is fine: the file is already here). */
