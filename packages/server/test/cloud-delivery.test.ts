@@ -103,7 +103,8 @@ test('a task created over HTTP alone reaches the printer on the broker and print
     layer_inspect: true,
     use_ams: true,
     ams_mapping: [2],
-    bed_type: 'auto',
+    // The task's bedType: the plate's, from the 3MF.
+    bed_type: 'textured_plate',
   })
   const message = await eventually(async () => (await x.ada('GET', '/v1/user-service/my/messages?type=6')).body.hits.find((h: any) => h.taskMessage?.id === id))
   assert.equal(message.taskMessage.status, 2)
