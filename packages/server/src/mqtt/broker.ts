@@ -215,11 +215,13 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
       // Retained requests would replay old commands to a printer when it comes back.
       packet.retain = false
       decide(session, publishAccess(session, packet.topic), (allowed) => {
-        const request = parseDeviceTopic(packet.topic)
-        if (allowed && session.kind === 'user' && request?.kind === 'request') {
-          // Requests pass the print delivery: it may make a project_file printable or withhold a second one.
-          return void delivery.ownerRequest(session.uid, request.devId, bytes(packet.payload)).then(
+        // A user may only publish requests; each passes the print delivery, which may make a
+        // project_file printable or withhold a second one for the same task.
+        if (allowed && session.kind === 'user') {
+          const devId = parseDeviceTopic(packet.topic)!.devId
+          return void delivery.ownerRequest(session.uid, devId, bytes(packet.payload)).then(
             (payload) => {
+              // A copy of its own, so marking it withheld marks only this message.
               if (payload === null) withheld.add((packet.payload = Buffer.from(bytes(packet.payload))))
               else packet.payload = payload
               callback(null)
