@@ -111,6 +111,8 @@ export class CloudPrintDelivery {
     const entry = this.waiting.get(String(task.id))
     if (!entry) return
     const device = await this.services.devices.get(task.device_id)
+    // The owner's own project_file may have settled it meanwhile.
+    if (this.waiting.get(String(task.id)) !== entry) return
     if (!device || device.lan_ip) return void this.forget(String(task.id))
     if (this.channel.isListening(task.device_id)) return this.deliver(task)
     entry.due = true
