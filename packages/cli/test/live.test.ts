@@ -1,7 +1,8 @@
 /**
  * The live commands against a real server process and its MQTT broker: `watch`, `pause`,
  * `resume` and `stop` with a virtual printer connected as a device, and `simulate`, which
- * registers virtual printers on the server and runs them until interrupted.
+ * registers virtual printers on the server and runs them, trusting the server's own
+ * certificate, until interrupted.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,7 +10,7 @@ import { spawn } from 'node:child_process'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { VirtualPrinter } from '../../server/src/simulator/virtual-printer.ts'
-import { ADMIN_TOKEN, CLI_SOURCE, ROOT, assertFails, startCli, type CliHarness } from './helpers/cli.ts'
+import { ADMIN_TOKEN, CLI_SOURCE, ROOT, assertFails, startCli, tempDir, type CliHarness } from './helpers/cli.ts'
 
 /** The broker's TLS port, from the server's log line. */
 async function brokerPort(cli: CliHarness): Promise<number> {
@@ -66,15 +67,20 @@ test('watch prints merged states (JSON Lines with --json); pause, resume and sto
   assertFails(await cli.run(['watch', 'SIM000000000001', '--count', '1', ...live]), 1, /not your printer/)
 })
 
-test('simulate --owner registers virtual printers, they come online for that account, and Ctrl-C stops them', async (t) => {
+test('simulate --owner registers virtual printers trusting the server’s own certificate, they come online for that account, and Ctrl-C stops them', async (t) => {
   const cli = await startCli(t)
   await cli.createUser('ada@example.com')
   await cli.login('ada@example.com')
   const url = `mqtts://127.0.0.1:${await brokerPort(cli)}`
+  // Without DATA_DIR/mqtt.crt, --mqtt-ca or --insecure the self-signed certificate is refused.
+  const untrusted = await cli.run(['simulate', '--mqtt-url', url, '--dev-id-prefix', 'U'], { DATA_DIR: tempDir(t) })
+  assert.equal(untrusted.code, 1)
+  assert.match(untrusted.stderr, /self-signed certificate/)
+  // The server's DATA_DIR: its mqtt.crt is trusted, no --insecure needed.
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', CLI_SOURCE, 'simulate', '--printers', '2', '--owner', 'ada@example.com', '--mqtt-url', url, '--insecure', '--dev-id-prefix', 'T'],
-    { cwd: ROOT, env: { ...cli.env, BAMBU_ADMIN_TOKEN: ADMIN_TOKEN } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--conditions=source', '--import', 'tsx', CLI_SOURCE, 'simulate', '--printers', '2', '--owner', 'ada@example.com', '--mqtt-url', url, '--dev-id-prefix', 'T'],
+    { cwd: ROOT, env: { ...cli.env, BAMBU_ADMIN_TOKEN: ADMIN_TOKEN, DATA_DIR: cli.db.dataDir } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   t.after(() => child.kill('SIGKILL'))
   let out = ''

@@ -60,6 +60,8 @@ export interface Config {
   /** Seconds after which an upload never notified (or a print file never attached) is removed. */
   uploadAbandonAfter: number
   mqtt: MqttConfig
+  /** Prints for printers on this broker: seconds to wait for the client's own `project_file`, and for an offline printer. */
+  printDelivery: { graceSeconds: number; timeoutSeconds: number }
 }
 
 export class ConfigError extends Error {
@@ -190,6 +192,10 @@ export function loadConfig(env: Env = process.env): Config {
       host: env.MQTT_HOST?.trim() || host,
       certFile: certFile && path.resolve(certFile),
       keyFile: keyFile && path.resolve(keyFile),
+    },
+    printDelivery: {
+      graceSeconds: integer(env, 'PRINT_DELIVERY_GRACE', 5, 0, 3600),
+      timeoutSeconds: integer(env, 'PRINT_DELIVERY_TIMEOUT', 600, 1, 7 * 86400),
     },
   }
 }

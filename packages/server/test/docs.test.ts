@@ -12,7 +12,7 @@ test('GET /openapi.json is the generated OpenAPI document of the routes', async 
   const login = doc.paths['/v1/user-service/user/login']?.post
   assert.ok(login, 'login is documented')
   const schema = login.responses['200'].content['application/json'].schema
-  assert.deepEqual(Object.keys(schema.properties).sort(), ['accessMethod', 'accessToken', 'expiresIn', 'loginType', 'refreshExpiresIn', 'refreshToken', 'tfaKey'])
+  assert.deepEqual(Object.keys(schema.properties).sort(), ['accessMethod', 'accessToken', 'expiresIn', 'loginType', 'refreshExpiresIn', 'refreshToken', 'success', 'tfaKey'])
   assert.deepEqual(login.security, [])
   assert.deepEqual(doc.paths['/v1/user-service/my/profile'].get.security, [{ bearer: [] }])
   assert.deepEqual(doc.paths['/admin/v1/users'].post.security, [{ admin: [] }])

@@ -64,6 +64,7 @@ test('password login of an email_code account answers verifyCode with empty toke
     tfaKey: '',
     accessMethod: '',
     loginType: 'verifyCode',
+    success: true,
   })
   assert.deepEqual(Object.keys(res.json()).sort(), [...TOKEN_FIELDS].sort())
   assert.equal(res.headers['set-cookie'], undefined)

@@ -29,7 +29,9 @@ test('a user receives its printer’s reports over TLS, and the HTTP API reflect
   const report = printReport({ gcode_state: 'RUNNING', subtask_name: 'Benchy', gcode_start_time: '1700000000', mc_percent: 42, mc_remaining_time: 17, task_id: '0' })
   await printer.client.publishAsync('device/DEV1/report', report)
 
-  const got = await user.receive((m) => m.topic === 'device/DEV1/report')
+  // The broker's own connection event comes first; then the report, as the printer sent it.
+  await user.receive((m) => m.topic === 'device/DEV1/report' && m.text === '{"event":{"event":"client.connected"}}')
+  const got = await user.receive((m) => m.topic === 'device/DEV1/report' && m.text !== '{"event":{"event":"client.connected"}}')
   assert.equal(got.text, report)
 
   const bound = await eventually(async () => {

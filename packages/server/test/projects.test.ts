@@ -71,7 +71,7 @@ test('the project list: empty at first, then the owner’s projects newest first
     ...SUCCESS,
     projects: [
       { project_id: String(second.project_id), user_id: String(a.uid), model_id: second.model_id, status: 'ACTIVE', name: 'Hinge', content: 'two parts', create_time: '2024-03-05 07:09:10', update_time: '2024-03-05 07:09:10' },
-      { project_id: String(first.project_id), user_id: String(a.uid), model_id: first.model_id, status: 'ACTIVE', name: 'Bracket', content: 'null', create_time: '2024-03-05 07:08:09', update_time: '2024-03-05 07:08:09' },
+      { project_id: String(first.project_id), user_id: String(a.uid), model_id: first.model_id, status: 'ACTIVE', name: 'Bracket', content: null, create_time: '2024-03-05 07:08:09', update_time: '2024-03-05 07:08:09' },
     ],
   })
   for (const p of res.json().projects) {
@@ -191,7 +191,7 @@ test('a profile with the file behind it; model_id must match; others’ profiles
   }
 })
 
-test('findPlate gives a plate’s cover, weight, time and filament length, for its owner only', async (t) => {
+test('findPlate gives a plate’s cover, weight, time, filament length and grams per filament, for its owner only', async (t) => {
   const { a, b, projects } = await setup(t)
   const project = await projects.createProject(a.uid, { name: 'Bracket' })
   const profile = await projects.addProfile(project.project_id, { name: 'p', context: context() })
@@ -201,12 +201,17 @@ test('findPlate gives a plate’s cover, weight, time and filament length, for i
     weight: 7.25,
     costTime: 1800,
     length: 2410,
+    filaments: [{ id: 1, grams: 7.25 }],
   })
   assert.deepEqual(await projects.findPlate(a.uid, model_id, profile.profile_id, 2), {
     cover: 'https://files.example.org/m/plate_2.png',
     weight: 31.5,
     costTime: 5025,
     length: 10530,
+    filaments: [
+      { id: 1, grams: 21 },
+      { id: 3, grams: 10.5 },
+    ],
   })
   assert.equal(await projects.findPlate(a.uid, model_id, profile.profile_id, 3), null)
   assert.equal(await projects.findPlate(b.uid, model_id, profile.profile_id, 1), null)
@@ -218,7 +223,7 @@ test('findPlate gives a plate’s cover, weight, time and filament length, for i
     name: 'sparse',
     context: { plates: [{ index: 1, prediction: 60, filaments: [{ used_m: '0.5', used_g: '1.5' }, { used_m: '0.25', used_g: '0.75' }] }] },
   })
-  assert.deepEqual(await projects.findPlate(a.uid, model_id, sparse.profile_id, 1), { cover: null, weight: 2.25, costTime: 60, length: 750 })
+  assert.deepEqual(await projects.findPlate(a.uid, model_id, sparse.profile_id, 1), { cover: null, weight: 2.25, costTime: 60, length: 750, filaments: [{ id: 0, grams: 1.5 }, { id: 0, grams: 0.75 }] })
 })
 
 test('notification polls an upload: running until success, or a 422 with the reason; the project shows the running ticket', async (t) => {

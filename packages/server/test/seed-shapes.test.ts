@@ -294,7 +294,7 @@ const USER_PROFILE: ObjectShape = {
   keystore_xml: nullable('string'),
 }
 
-/** GET /v1/iot-service/api/user/project (`content` is a string there, "null" when none). */
+/** GET /v1/iot-service/api/user/project (the seed's `content` string is JSON null when there is none: clients parse it as null). */
 const USER_PROJECTS: ObjectShape = {
   ...IOT_SUCCESS,
   projects: [
@@ -304,7 +304,7 @@ const USER_PROJECTS: ObjectShape = {
       model_id: 'string',
       status: 'string',
       name: 'string',
-      content: 'string',
+      content: nullable('string'),
       create_time: 'string',
       update_time: 'string',
     },

@@ -234,7 +234,7 @@ test('PATCH and user/upload refuse what they cannot use, with the reason', async
   assert.deepEqual([notZip.status, notZip.body], [422, failed('Wrong file format: The file is not a 3MF (zip) archive')])
   assert.equal((await putFile(printUrl, GOOD)).status, 200)
   assert.equal((await putFile(printUrl, GOOD)).status, 409)
-  assert.deepEqual(await patch({ profile_id: p.profile_id, profile_print_3mf: [{ plate_idx: 1, url: printUrl, md5: '0'.repeat(32) }] }), { status: 400, body: bad('md5 of plate 1 does not match the uploaded file') })
+  assert.deepEqual(await patch({ profile_id: p.profile_id, profile_print_3mf: [{ plate_idx: 1, url: printUrl, md5: 'f'.repeat(32) }] }), { status: 400, body: bad('md5 of plate 1 does not match the uploaded file') })
   assert.deepEqual(await patch({ profile_id: Number(p.profile_id), name: 'Renamed', profile_print_3mf: [{ plate_idx: 1, url: printUrl, md5: md5(GOOD) }, { plate_idx: 2, url: '' }] }), { status: 200, body: { message: 'success', code: null, error: null } })
   assert.equal((await ada('GET', `/v1/iot-service/api/user/project/${p.project_id}`)).body.name, 'Renamed')
 

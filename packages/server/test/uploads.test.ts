@@ -92,7 +92,7 @@ test('the whole upload sequence as Bambu Studio runs it ends in a complete proje
   const name = `${model_id}_${profile_id}_2.3mf`
   const urls = await ada('GET', `/v1/iot-service/api/user/upload?models=${name}`)
   assert.equal(urls.status, 200)
-  assert.deepEqual(withoutLinks(urls.body, s.base), { ...SUCCESS, urls: [{ type: 'models', file: name, url: LINK }] })
+  assert.deepEqual(withoutLinks(urls.body, s.base), { ...SUCCESS, urls: [{ type: 'models', file: name, url: LINK }], host: 'user' })
   const printUrl: string = urls.body.urls[0].url
   const gcode = ';plate 2\nG28\nG1 X10 Y10 F3000\n'.repeat(100)
   const printFile = buildThreeMf({ ...fixture, plates: [{ ...TWO_PLATES[1]!, gcode }] })

@@ -35,7 +35,7 @@ test('projects.list, get and profile: your projects and their sliced profiles; o
   for (const p of list) assertSchema(ProjectListItemSchema, p, 'project')
   assert.deepEqual(list.map((p) => [p.project_id, p.user_id, p.name, p.content]), [
     [String(second.project_id), String(uid), 'Hinge', 'two parts'],
-    [String(first.project_id), String(uid), 'Bracket', 'null'],
+    [String(first.project_id), String(uid), 'Bracket', null],
   ])
 
   const detail = expectType<ProjectDetail>(await client.projects.get(list[0]!.project_id))

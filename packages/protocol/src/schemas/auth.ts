@@ -16,7 +16,7 @@ export const LoginRequest = Type.Object(
 )
 export type LoginRequest = Static<typeof LoginRequest>
 
-/** The token answer. Bambu Studio's parser fails unless all seven fields are present. */
+/** The token answer. Bambu Studio's parser fails unless the first seven fields are present. */
 export const TokenReply = Type.Object(
   {
     accessToken: Type.String(),
@@ -26,6 +26,7 @@ export const TokenReply = Type.Object(
     tfaKey: Type.String(),
     accessMethod: Type.String(),
     loginType: Type.String(),
+    success: Type.Literal(true, { description: 'Always true; a client checks it' }),
   },
   { $id: 'TokenReply', description: 'Tokens, or the next login step (loginType verifyCode or tfa)' },
 )

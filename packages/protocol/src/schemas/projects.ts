@@ -21,7 +21,7 @@ const projectFields = {
 /** An entry of `GET user/project`. */
 export const ProjectListItem = Type.Object({
   ...projectFields,
-  content: Type.String({ description: 'Always a string: `"null"` when the project has none' }),
+  content: Nullable(Type.String({ description: 'JSON null when the project has none (never the text `"null"`)' })),
   create_time: WireTime,
   update_time: WireTime,
 })

@@ -69,19 +69,26 @@ export type UploadNotifyRequest = Static<typeof UploadNotifyRequest>
 
 export const UploadNotifyReply = IotSuccess({})
 
-/** `GET user/upload?models=<model_id>_<profile_id>_<plate>.3mf[,...]`. */
-export const UploadUrlsQuery = Type.Object({
-  models: Type.Optional(Type.String({ maxLength: 4096, description: 'Comma-separated `<model_id>_<profile_id>_<plate>.3mf`' })),
-})
+/**
+ * `GET user/upload?models=<model_id>_<profile_id>_<plate>.3mf[,...]`, as Studio asks; other
+ * clients ask with other keys (`?filename=<name>&size=<bytes>`), each its own entry.
+ */
+export const UploadUrlsQuery = Type.Object(
+  {
+    models: Type.Optional(Type.String({ maxLength: 4096, description: 'Comma-separated `<model_id>_<profile_id>_<plate>.3mf`' })),
+  },
+  { additionalProperties: Type.String({ maxLength: 4096 }) },
+)
+export type UploadUrlsQuery = Static<typeof UploadUrlsQuery>
 
 export const UploadUrl = Type.Object({
-  type: Type.Literal('models'),
-  file: Type.String({ description: 'The requested name' }),
+  type: Type.String({ description: 'The query key asked with: `models`, `filename`, `size`, ...' }),
+  file: Type.String({ description: 'The requested name (the key’s value)' }),
   url: Type.String({ description: 'Signed PUT URL; expires after UPLOAD_URL_TTL' }),
 })
 export type UploadUrl = Static<typeof UploadUrl>
 
-export const UploadUrlsReply = IotSuccess({ urls: Type.Array(UploadUrl) })
+export const UploadUrlsReply = IotSuccess({ urls: Type.Array(UploadUrl), host: Type.Literal('user') })
 export type UploadUrlsReply = Static<typeof UploadUrlsReply>
 
 /** A file inside the 3MF, served on its own. All three are null when the 3MF has none. */

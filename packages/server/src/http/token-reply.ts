@@ -1,4 +1,4 @@
-/** Renders a login outcome as the seven-field token body Bambu Studio insists on. */
+/** Renders a login outcome as the token body: the seven fields Bambu Studio insists on, and `success`. */
 import type { TokenReply } from '@bambu-cloud/protocol'
 import type { LoginOutcome } from '../services/login.ts'
 import type { TokenPair } from '../services/tokens.ts'
@@ -8,9 +8,9 @@ export function tokenReply(outcome: LoginOutcome): TokenReply {
     case 'tokens':
       return pairReply(outcome.pair)
     case 'verifyCode':
-      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: '', accessMethod: '', loginType: 'verifyCode' }
+      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: '', accessMethod: '', loginType: 'verifyCode', success: true }
     case 'tfa':
-      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: outcome.tfaKey, accessMethod: '', loginType: 'tfa' }
+      return { accessToken: '', refreshToken: '', expiresIn: 0, refreshExpiresIn: 0, tfaKey: outcome.tfaKey, accessMethod: '', loginType: 'tfa', success: true }
   }
 }
 
@@ -23,5 +23,6 @@ export function pairReply(pair: TokenPair): TokenReply {
     tfaKey: '',
     accessMethod: pair.method,
     loginType: '',
+    success: true,
   }
 }

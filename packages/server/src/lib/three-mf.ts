@@ -215,3 +215,30 @@ export function findPlateGcode(file: RandomAccessFile, plate: number): Promise<s
     return name
   })
 }
+
+export interface PlateDetails {
+  /** The plate's bed type (`Metadata/plate_<N>.json`'s `bed_type`, e.g. `textured_plate`), or null. */
+  bedType: string | null
+  /** The entry name of the plate's thumbnail, or null. */
+  thumbnail: string | null
+}
+
+/** What a task shows of a plate beyond slice_info: its bed type and thumbnail. Unreadable parts are null. */
+export function readPlateDetails(file: RandomAccessFile, plate: number): Promise<PlateDetails> {
+  return refusing(async () => {
+    const entries = await readZipDirectory(file)
+    const thumbnail = `Metadata/plate_${plate}.png`
+    const json = entries.get(`Metadata/plate_${plate}.json`)
+    let bedType: string | null = null
+    if (json) {
+      try {
+        const value: unknown = JSON.parse(text(await readEntry(file, json)))
+        const raw = typeof value === 'object' && value !== null ? (value as { bed_type?: unknown }).bed_type : undefined
+        if (typeof raw === 'string' && raw !== '') bedType = raw
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err
+      }
+    }
+    return { bedType, thumbnail: entries.has(thumbnail) ? thumbnail : null }
+  })
+}

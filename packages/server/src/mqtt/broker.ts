@@ -23,6 +23,8 @@ import type { Bucket } from '../services/login-guard.ts'
 import type { Services } from '../services/index.ts'
 import { credentialsOf, forwardAccess, MAX_PAYLOAD_BYTES, publishAccess, subscribeAccess, type Access, type Credentials, type Session } from './access.ts'
 import { DeviceOwners } from './owners.ts'
+import { CloudPrintDelivery, type DeliveryTimings } from './print-delivery.ts'
+import { connectionEvent, PrinterConnections } from './printer-connections.ts'
 import { ReportIngest, type IngestCounts } from './report-ingest.ts'
 import { SessionRegistry } from './sessions.ts'
 
@@ -33,7 +35,7 @@ export interface MqttBrokerOptions {
   /** Overrides the configured ports: a number (0: any free one) or null for off. */
   ports?: { tls?: number | null; plain?: number | null }
   /** Overrides intervals, milliseconds (tests shorten them). */
-  timings?: { flushEvery?: number; revalidateEvery?: number; ownersRefreshEvery?: number }
+  timings?: { flushEvery?: number; revalidateEvery?: number; ownersRefreshEvery?: number; delivery?: Partial<DeliveryTimings> }
 }
 
 /** Called with each request published for a printer, whoever sent it (a user, or server code). */
@@ -83,6 +85,27 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   const registry = new SessionRegistry(services.tokens, services.devices, services.deviceState, log, options.timings?.revalidateEvery)
   const ingest = new ReportIngest(services.deviceState, log, options.timings?.flushEvery)
   const requestListeners = new Set<RequestListener>()
+  const connections = new PrinterConnections()
+  const delivery = new CloudPrintDelivery(
+    services,
+    { isListening: (devId) => connections.isListening(devId), publish: (devId, payload) => publish(requestTopic(devId), payload, 1) },
+    {
+      graceMs: config.printDelivery.graceSeconds * 1000,
+      timeoutMs: config.printDelivery.timeoutSeconds * 1000,
+      ...options.timings?.delivery,
+    },
+    log,
+  )
+  /** Payloads the broker itself publishes on report topics (connection events): not printers' reports. */
+  const brokerEvents = new WeakSet<Buffer>()
+  /** Owners' requests not passed on to the printer (a second `project_file` for a task). */
+  const withheld = new WeakSet<Buffer>()
+  const stopConnectionEvents = connections.changed.on(({ devId, connected }) => {
+    const payload = connectionEvent(connected)
+    brokerEvents.add(payload)
+    publish(reportTopic(devId), payload)
+  })
+  connections.listening.on((devId) => delivery.printerListening(devId))
   /** Sessions between a successful CONNECT check and the client's registration. */
   const authenticated = new WeakMap<Client, Session>()
 
@@ -191,6 +214,23 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
       // Retained requests would replay old commands to a printer when it comes back.
       packet.retain = false
       decide(session, publishAccess(session, packet.topic), (allowed) => {
+        // A user may only publish requests; each passes the print delivery, which may make a
+        // project_file printable or withhold a second one for the same task.
+        if (allowed && session.kind === 'user') {
+          const devId = parseDeviceTopic(packet.topic)!.devId
+          return void delivery.ownerRequest(session.uid, devId, bytes(packet.payload)).then(
+            (payload) => {
+              // A copy of its own, so marking it withheld marks only this message.
+              if (payload === null) withheld.add((packet.payload = Buffer.from(bytes(packet.payload))))
+              else packet.payload = payload
+              callback(null)
+            },
+            (err: unknown) => {
+              log.error({ err }, 'mqtt: could not check a request for a print')
+              callback(null)
+            },
+          )
+        }
         if (allowed) return callback(null)
         log.info({ topic: packet.topic.slice(0, 200) }, 'mqtt: publish refused; disconnecting')
         // MQTT 3.1.1 has no way to refuse one message: aedes ends the connection.
@@ -200,7 +240,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
 
     authorizeForward(client, packet): AedesPublishPacket | null {
       const session = authenticated.get(client)
-      if (!session) return null
+      if (!session || withheld.has(packet.payload as Buffer)) return null
       const access = forwardAccess(session, packet.topic)
       if (access === 'allow' || access === 'deny') return access === 'allow' ? packet : null
       // Delivery never waits on the database: ownership comes from memory...
@@ -217,8 +257,9 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
 
     published(packet, _client, callback) {
       const topic = parseDeviceTopic(packet.topic)
-      if (topic?.kind === 'report') ingest.add(topic.devId, bytes(packet.payload))
-      else if (topic?.kind === 'request') {
+      if (topic?.kind === 'report') {
+        if (!brokerEvents.has(packet.payload as Buffer)) ingest.add(topic.devId, bytes(packet.payload))
+      } else if (topic?.kind === 'request' && !withheld.has(packet.payload as Buffer)) {
         for (const listener of requestListeners) {
           try {
             listener(topic.devId, bytes(packet.payload))
@@ -235,12 +276,18 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     const session = authenticated.get(client)
     if (!session) return
     registry.add(client, session)
+    if (session.kind === 'device') connections.add(client, session.devId)
     log.info(session.kind === 'user' ? { uid: session.uid } : { devId: session.devId }, 'mqtt: connected')
   })
   aedes.on('clientDisconnect', (client) => {
     const session = authenticated.get(client)
     registry.remove(client)
+    connections.remove(client)
     if (session) log.debug(session.kind === 'user' ? { uid: session.uid } : { devId: session.devId }, 'mqtt: disconnected')
+  })
+  aedes.on('subscribe', (subscriptions, client) => {
+    const session = client && authenticated.get(client)
+    if (session?.kind === 'device' && subscriptions.some((s) => s.topic === requestTopic(session.devId))) connections.subscribed(client)
   })
   aedes.on('keepaliveTimeout', (client) => {
     const session = authenticated.get(client)
@@ -276,14 +323,15 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
     owners.close()
+    delivery.close()
     await registry.close()
     await ingest.close()
     throw err
   }
   log.info({ tlsPort: boundTls, plainPort: boundPlain, host: config.mqtt.host }, 'MQTT broker listening')
 
-  function publish(topic: string, payload: Buffer): void {
-    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, dup: false, retain: false }
+  function publish(topic: string, payload: Buffer, qos: 0 | 1 = 0): void {
+    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, dup: false, retain: false }
     aedes.publish(packet, (err) => {
       if (err) log.warn({ err, topic }, 'mqtt: could not publish')
     })
@@ -303,6 +351,8 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     stats: () => ({ sessions: registry.size, reports: { ...ingest.counts } }),
     close() {
       closing ??= (async () => {
+        delivery.close()
+        stopConnectionEvents()
         const stopped = Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
         await new Promise<void>((resolve) => aedes.close(() => resolve()))
         // Connections still in their TLS handshake are not aedes's yet.

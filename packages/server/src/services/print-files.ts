@@ -11,7 +11,7 @@ import type { ProfilePrint3mf, UploadUrl } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
 import type { Database, PrintFilesTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
-import { findPlateGcode } from '../lib/three-mf.ts'
+import { findPlateGcode, readPlateDetails, ThreeMfError } from '../lib/three-mf.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
 import { findOwnedProfile } from './projects.ts'
@@ -52,10 +52,15 @@ export function attachedPrints(db: Kysely<Database>, profileId: number): Promise
     .execute()
 }
 
+/** An md5 a client gave: absent, empty and all zeros (Studio's placeholder) all mean none. */
+export function givenMd5(md5: string | null | undefined): md5 is string {
+  return typeof md5 === 'string' && md5 !== '' && !/^0+$/.test(md5)
+}
+
 /** The entry's file must have arrived, and match the MD5 the client names (if it names one). */
 function checkUploaded(entry: ProfilePrint3mf, md5: string | null | undefined): void {
   if (!md5) throw new ApiError('badRequest', `No file has been uploaded for plate ${entry.plate_idx} at the given url`)
-  if (entry.md5 && entry.md5.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
+  if (givenMd5(entry.md5) && entry.md5!.toLowerCase() !== md5) throw new ApiError('badRequest', `md5 of plate ${entry.plate_idx} does not match the uploaded file`)
 }
 
 /** The stored 3MF that prints one plate. */
@@ -72,30 +77,56 @@ export class PrintFileService {
     private readonly blobs: BlobStore,
   ) {}
 
-  /** `GET user/upload?models=`: a signed PUT URL per requested file, for the caller's own profiles. */
-  async uploadUrls(uid: number, models: string | undefined): Promise<UploadUrl[]> {
-    const names = (models ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
-    if (names.length === 0) throw new ApiError('fieldNotSet', "field 'models' is not set")
-    if (names.length > 100) throw new ApiError('badRequest', 'At most 100 models at once')
+  /**
+   * `GET user/upload`: a signed PUT URL per requested file, for the caller's own profiles.
+   * `models` names `<model_id>_<profile_id>_<plate>.3mf` files (comma-separated); any other
+   * key (`filename`, `size`, ...) gets one URL, for the profile its value names that way or
+   * else the caller's newest profile (the later PATCH says which plate it prints).
+   */
+  async uploadUrls(uid: number, query: Record<string, string | undefined>): Promise<UploadUrl[]> {
+    const asked: Array<{ type: string; file: string }> = []
+    for (const [type, value] of Object.entries(query)) {
+      if (value === undefined || value.trim() === '') continue
+      if (type !== 'models') asked.push({ type, file: value.trim() })
+      else for (const name of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) asked.push({ type, file: name })
+    }
+    if (asked.length === 0) throw new ApiError('fieldNotSet', "field 'models' is not set")
+    if (asked.length > 100) throw new ApiError('badRequest', 'At most 100 models at once')
     const signer = await this.links.signer()
     const urls: UploadUrl[] = []
-    for (const name of names) {
+    for (const { type, file: name } of asked) {
       const m = MODEL_FILE.exec(name)
       const plate = Number(m?.[3] ?? 0)
-      if (!m || plate < 1) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
-      const profile = await this.ctx.database.db
-        .selectFrom('project_profiles')
-        .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
-        .select(['project_profiles.profile_id', 'project_profiles.project_id'])
-        .where('project_profiles.profile_id', '=', Number(m[2]))
-        .where('project_profiles.model_id', '=', m[1]!)
-        .where('projects.uid', '=', uid)
-        .executeTakeFirst()
+      if (type === 'models' && (!m || plate < 1)) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
+      const profile = m && plate >= 1 ? await this.ownedProfile(uid, m[1]!, Number(m[2])) : await this.newestProfile(uid)
       if (!profile) throw new ApiError('forbidden')
-      const file = `print-${profile.profile_id}-${plate}-${randomBytes(8).toString('hex')}.3mf`
-      urls.push({ type: 'models', file: name, url: signer.upload(keyOf(profile.project_id, file)) })
+      const file = `print-${profile.profile_id}-${Math.max(plate, 1)}-${randomBytes(8).toString('hex')}.3mf`
+      urls.push({ type, file: name, url: signer.upload(keyOf(profile.project_id, file)) })
     }
     return urls
+  }
+
+  private ownedProfile(uid: number, modelId: string, profileId: number) {
+    return this.ctx.database.db
+      .selectFrom('project_profiles')
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select(['project_profiles.profile_id', 'project_profiles.project_id'])
+      .where('project_profiles.profile_id', '=', profileId)
+      .where('project_profiles.model_id', '=', modelId)
+      .where('projects.uid', '=', uid)
+      .executeTakeFirst()
+  }
+
+  /** The caller's most recently created profile: the project a client just uploaded. */
+  private newestProfile(uid: number) {
+    return this.ctx.database.db
+      .selectFrom('project_profiles')
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select(['project_profiles.profile_id', 'project_profiles.project_id'])
+      .where('projects.uid', '=', uid)
+      .orderBy('project_profiles.profile_id', 'desc')
+      .limit(1)
+      .executeTakeFirst()
   }
 
   /** `PUT` to a print file's URL: kept once it is a zip; its plate's G-code entry is noted. */
@@ -153,7 +184,8 @@ export class PrintFileService {
     const signer = await this.links.signer()
     const attach: Array<{ row: PrintFileRow; plate: number }> = []
     for (const entry of entries) {
-      if (entry.url === '') continue
+      // Studio's first PATCH names each plate before its file exists: `ftp://<file name>`, md5 zeros.
+      if (entry.url === '' || entry.url.startsWith('ftp://')) continue
       const target = this.resolve(entry.url, signer)
       if (target.projectId !== projectId) throw new ApiError('forbidden')
       if (target.kind === 'project') {
@@ -220,21 +252,67 @@ export class PrintFileService {
     return null
   }
 
+  /**
+   * A stored 3MF of one of the user's projects named by a URL this server signed (upload or
+   * download): its download URL and md5, for a printer, which can only GET. Null for any
+   * other URL, and for a file not uploaded yet.
+   */
+  async printableOf(uid: number, url: string): Promise<{ url: string; md5: string } | null> {
+    const signer = await this.links.signer()
+    const target = this.targetOf(url, signer, 'PUT') ?? this.targetOf(url, signer, 'GET')
+    if (!target) return null
+    const { db } = this.ctx.database
+    const key = keyOf(target.projectId, target.file)
+    const owner = await db.selectFrom('projects').select('uid').where('project_id', '=', target.projectId).executeTakeFirst()
+    if (owner?.uid !== uid) return null
+    const stored =
+      target.kind === 'print'
+        ? await db.selectFrom('print_files').select('md5').where('blob_key', '=', key).executeTakeFirst()
+        : await db.selectFrom('upload_tickets').select('md5').where('blob_key', '=', key).where('uploaded_at', 'is not', null).executeTakeFirst()
+    return stored?.md5 ? { url: signer.download(key), md5: stored.md5 } : null
+  }
+
+  /**
+   * A plate's bed type and a link to its thumbnail, read from the 3MF that prints it (the
+   * print-ready file carries a thumbnail even when the project's first upload had none).
+   * Nulls when there is no such file or it cannot be read.
+   */
+  async plateDetails(uid: number, modelId: string, profileId: number, plate: number): Promise<{ bedType: string | null; cover: string | null }> {
+    const none = { bedType: null, cover: null }
+    const file = await this.forPlate(uid, modelId, profileId, plate)
+    const stored = file && (await this.blobs.open(file.blobKey))
+    if (!file || !stored) return none
+    try {
+      const details = await readPlateDetails(stored, plate)
+      const signer = await this.links.signer()
+      return { bedType: details.bedType, cover: details.thumbnail && signer.download(file.blobKey, details.thumbnail) }
+    } catch (err) {
+      if (err instanceof ThreeMfError) return none
+      throw err
+    } finally {
+      await stored.close()
+    }
+  }
+
   /** A URL this server signed for an upload (expired is fine: the file is already here). */
   private resolve(url: string, signer: FileSigner): UploadTarget {
-    const refuse = () => new ApiError('badRequest', 'url is not an upload URL of this server')
+    const target = this.targetOf(url, signer, 'PUT')
+    if (!target) throw new ApiError('badRequest', 'url is not an upload URL of this server')
+    return target
+  }
+
+  /** The file a URL signed for `method` names; null when the URL is not one (an expired one is). */
+  private targetOf(url: string, signer: FileSigner, method: 'GET' | 'PUT'): UploadTarget | null {
     let parsed: URL
     try {
       parsed = new URL(url, this.ctx.config.publicUrl)
     } catch {
-      throw refuse()
+      return null
     }
     const m = /^\/files\/([^/]+)\/([^/]+)$/.exec(parsed.pathname)
     // Our file names need no escaping, so an escaped one is not ours.
     const target = m ? parseUploadTarget(m[1]!, m[2]!) : null
-    if (!target) throw refuse()
-    const verdict = signer.verify('PUT', parsed.pathname, Object.fromEntries(parsed.searchParams))
-    if (verdict === 'mismatch') throw refuse()
-    return target
+    if (!target) return null
+    return signer.verify(method, parsed.pathname, Object.fromEntries(parsed.searchParams)) === 'mismatch' ? null : target
   }
 }

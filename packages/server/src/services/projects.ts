@@ -42,6 +42,8 @@ export interface PlateEstimate {
   costTime: number
   /** Millimetres of filament, all filaments together. */
   length: number
+  /** Grams of each filament the plate uses, by its number in the project (`id`, from 1). */
+  filaments: { id: number; grams: number }[]
 }
 
 export interface ProjectDetail {
@@ -229,6 +231,7 @@ export class ProjectService {
 }
 
 interface Filament {
+  id?: unknown
   used_m?: unknown
   used_g?: unknown
 }
@@ -275,5 +278,6 @@ export function plateEstimate(plate: Plate): PlateEstimate {
     costTime: number(plate.prediction),
     // used_m has centimetre precision: whole millimetres lose nothing and drop float noise.
     length: Math.round(sum((f) => f.used_m) * 1000),
+    filaments: filaments.map((f) => ({ id: number(f.id), grams: number(f.used_g) })),
   }
 }

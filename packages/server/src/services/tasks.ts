@@ -69,6 +69,23 @@ export interface PlateFacts {
   weight: number
   costTime: number
   length: number
+  /** Grams per filament, by its number in the project (from 1). */
+  filaments?: { id: number; grams: number }[]
+  /** The plate's bed type from its 3MF, e.g. `textured_plate`. */
+  bedType?: string | null
+}
+
+/**
+ * Each `amsDetailMapping` entry with its `weight` (grams; Home Assistant reads it on every
+ * entry): as the client sent it, else the plate's filament it maps. Entries map the plate's
+ * filaments in order when there is one per filament, else the project's filaments by number.
+ */
+function withWeights(mapping: unknown[], filaments: { id: number; grams: number }[]): unknown[] {
+  return mapping.map((entry, i) => {
+    if (!isObject(entry) || typeof entry.weight === 'number') return entry
+    const filament = mapping.length === filaments.length ? filaments[i] : filaments.find((f) => f.id === i + 1)
+    return { ...entry, weight: filament?.grams ?? 0 }
+  })
 }
 
 export interface Page {
@@ -130,6 +147,8 @@ export class TaskService {
   ): Promise<TaskRow> {
     const extra: JsonObject = {}
     for (const [key, value] of Object.entries(body)) if (!COLUMNS.has(key)) extra[key] = value
+    if (Array.isArray(extra.amsDetailMapping)) extra.amsDetailMapping = withWeights(extra.amsDetailMapping, plate?.filaments ?? []) as JsonObject[]
+    if (!extra.bedType && plate?.bedType) extra.bedType = plate.bedType
     const profileId = typeof body.profileId === 'string' ? Number(body.profileId || 0) : body.profileId
     const row = await this.insert(db, {
       uid,

@@ -100,6 +100,8 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
   readonly name: string
   readonly model: string
   refuseProjectFile: boolean
+  /** Every `project_file` command received, in order (tests count the jobs that reached the printer). */
+  readonly projectFiles: DeviceCommand[] = []
 
   private readonly identity: PrinterIdentity
   private readonly status: PrinterState
@@ -253,7 +255,10 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
       return this.send({ info: { command: 'get_version', sequence_id: command.sequence_id ?? '0', module: versionModules(this.identity) } })
     }
     if (kind === 'print') {
-      if (name === 'project_file') return void this.startProjectFile(command)
+      if (name === 'project_file') {
+        this.projectFiles.push(command)
+        return void this.startProjectFile(command)
+      }
       if (name === 'pause' || name === 'resume' || name === 'stop') return this.control(command, name)
     }
     this.acknowledge(kind, command, 'unsupported')

@@ -136,10 +136,10 @@ export function cookiesOf(res: LightMyRequestResponse): Record<string, { value: 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 /** The seven fields of every token answer (Bambu Studio's parser needs each one). */
-export const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType']
+export const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'expiresIn', 'refreshExpiresIn', 'tfaKey', 'accessMethod', 'loginType', 'success']
 
 /**
- * Asserts a 200 token answer carrying tokens: all seven fields with their wire types, the
+ * Asserts a 200 token answer carrying tokens: every field with its wire type (`success` true), the
  * lifetime and the login method; and, given an account, that the access token works as
  * that account. Returns the body.
  */
@@ -151,6 +151,7 @@ export async function assertTokens(
   assert.equal(res.statusCode, 200, res.body)
   const body = res.json() as TokenBody
   assert.deepEqual(Object.keys(body).sort(), [...TOKEN_FIELDS].sort())
+  assert.equal((body as unknown as { success: unknown }).success, true)
   assert.equal(typeof body.accessToken, 'string')
   assert.ok(body.accessToken.length >= 32)
   assert.equal(typeof body.refreshToken, 'string')

@@ -96,8 +96,7 @@ export default async function projectRoutes(app: App) {
           model_id: row.model_id,
           status: row.status,
           name: row.name,
-          // The cloud's list writes an absent content as the text "null".
-          content: row.content ?? 'null',
+          content: row.content,
           create_time: sqlTime(row.created_at),
           update_time: sqlTime(row.updated_at),
         })),

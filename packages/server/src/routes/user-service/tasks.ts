@@ -5,7 +5,7 @@ import { principalOf, type App } from '../../http/types.ts'
 const tags = ['user-service: tasks']
 
 export default async function taskRoutes(app: App) {
-  const { tasks, devices, projects } = app.services
+  const { tasks, devices, projects, printFiles } = app.services
 
   app.get(
     '/v1/user-service/my/tasks',
@@ -33,10 +33,13 @@ export default async function taskRoutes(app: App) {
       const device = await devices.owned(uid, body.deviceId)
       // A task naming a plate of one of the caller's projects takes its facts from that plate.
       const profileId = Number(body.profileId ?? 0)
-      const plate =
+      const estimate =
         body.modelId && profileId > 0 && body.plateIndex !== undefined
           ? await projects.findPlate(uid, body.modelId, profileId, body.plateIndex)
           : null
+      // Its bed type, and its thumbnail when the project's own upload had none, come from the plate's 3MF.
+      const details = estimate && (await printFiles.plateDetails(uid, body.modelId!, profileId, body.plateIndex!))
+      const plate = estimate && details && { ...estimate, cover: estimate.cover ?? details.cover, bedType: details.bedType }
       const row = await tasks.create(app.database.db, uid, body, device, plate)
       return { id: row.id }
     },
