@@ -1,9 +1,10 @@
 /**
  * Tasks: the print history. Created by `POST my/task` or, for prints started on the LAN,
  * by the device-state service; moved through their statuses only by the device-state
- * service. Counts per user, device and status are kept alongside, so `total` stays cheap.
+ * service. Counts per user, device and status are kept alongside, so `total` stays cheap;
+ * each task change commits with its count changes, and a start recounts them from the tasks.
  */
-import type { Kysely, Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable } from 'kysely'
 import type { CreateTaskRequest, TaskHit } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
 import type { Database, TasksTable } from '../db/schema.ts'
@@ -42,6 +43,11 @@ export async function addTaskCount(db: Kysely<Database>, uid: number, deviceId: 
     ])
     .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
     .execute()
+}
+
+/** Runs `work` in `db`'s transaction, or in one of its own: a task change and its counts commit together or not at all. */
+function atomically<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work)
 }
 
 export interface NewTask {
@@ -88,36 +94,38 @@ export class TaskService {
     return `${this.ctx.config.publicUrl}/assets/task-cover.png`
   }
 
-  async insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
-    const row = await db
-      .insertInto('tasks')
-      .values({
-        uid: task.uid,
-        device_id: task.deviceId,
-        status: TASK_CREATED,
-        mode: task.mode,
-        title: task.title,
-        cover: task.cover ?? null,
-        model_id: task.modelId ?? '',
-        profile_id: task.profileId ?? 0,
-        plate_index: task.plateIndex ?? 0,
-        design_id: task.designId ?? 0,
-        weight: task.weight ?? 0,
-        length: task.length ?? 0,
-        cost_time: task.costTime ?? 0,
-        device_model: task.deviceModel,
-        device_name: task.deviceName,
-        start_time: task.startTime ?? null,
-        end_time: null,
-        lan_key: task.lanKey ?? null,
-        extra: JSON.stringify(task.extra ?? {}),
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await this.count(db, row.uid, row.device_id, TASK_CREATED, 1)
-    return row
+  insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
+    return atomically(db, async (trx) => {
+      const row = await trx
+        .insertInto('tasks')
+        .values({
+          uid: task.uid,
+          device_id: task.deviceId,
+          status: TASK_CREATED,
+          mode: task.mode,
+          title: task.title,
+          cover: task.cover ?? null,
+          model_id: task.modelId ?? '',
+          profile_id: task.profileId ?? 0,
+          plate_index: task.plateIndex ?? 0,
+          design_id: task.designId ?? 0,
+          weight: task.weight ?? 0,
+          length: task.length ?? 0,
+          cost_time: task.costTime ?? 0,
+          device_model: task.deviceModel,
+          device_name: task.deviceName,
+          start_time: task.startTime ?? null,
+          end_time: null,
+          lan_key: task.lanKey ?? null,
+          extra: JSON.stringify(task.extra ?? {}),
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await this.count(trx, row.uid, row.device_id, TASK_CREATED, 1)
+      return row
+    })
   }
 
   /** `POST my/task`: a task from a client's task object, on one of its devices; announced on `created`. */
@@ -181,8 +189,12 @@ export class TaskService {
    * move that ends it sets `end_time` (and a failure's reason, when known) and yields the
    * one type-6 message.
    */
-  async transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
-    if (ENDED.includes(task.status) || task.status === status) return task
+  transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
+    if (ENDED.includes(task.status) || task.status === status) return Promise.resolve(task)
+    return atomically(db, (trx) => this.move(trx, task, status, now, startTime, failReason))
+  }
+
+  private async move(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
     const ending = ENDED.includes(status)
     const updated = await db
       .updateTable('tasks')
@@ -208,6 +220,37 @@ export class TaskService {
 
   private count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
     return addTaskCount(db, uid, deviceId, status, delta)
+  }
+
+  /**
+   * Rebuilds the counts from the tasks, in one transaction, so counts left wrong (by a
+   * crash between writes, before they shared a transaction) heal at the next start. Other
+   * servers on the same database keep serving meanwhile: their task writes wait for it,
+   * their reads do not. Two grouped inserts, so it stays quick at millions of tasks.
+   */
+  recount(): Promise<void> {
+    const { db, dialect } = this.ctx.database
+    return db.transaction().execute(async (trx) => {
+      // SQLite: the delete below takes the one write lock. PostgreSQL: this lock waits for
+      // transactions writing tasks to commit, holds off new ones, and lets one recount run at a time.
+      if (dialect === 'postgres') await sql`lock table tasks in share row exclusive mode`.execute(trx)
+      await trx.deleteFrom('task_counts').execute()
+      await trx
+        .insertInto('task_counts')
+        .columns(['uid', 'device_id', 'status', 'n'])
+        .expression((eb) => eb.selectFrom('tasks').select(['uid', 'device_id', 'status', eb.fn.countAll<number>().as('n')]).groupBy(['uid', 'device_id', 'status']))
+        .execute()
+      await trx
+        .insertInto('task_counts')
+        .columns(['uid', 'device_id', 'status', 'n'])
+        .expression((eb) =>
+          eb
+            .selectFrom('task_counts')
+            .select(['uid', eb.val(ALL_DEVICES).as('device_id'), 'status', eb.fn.sum<number>('n').as('n')])
+            .groupBy(['uid', 'status']),
+        )
+        .execute()
+    })
   }
 
   /** Newest first; `after` continues past a task id, `offset` then counts from there. */
