@@ -7,7 +7,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { CreateTaskRequest, TaskHit } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
-import type { Database, TasksTable } from '../db/schema.ts'
+import type { Database, TaskCountsTable, TasksTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { isObject, ofType, parseObject, type JsonObject } from '../lib/json.ts'
 import { Signal } from '../lib/signal.ts'
@@ -33,21 +33,29 @@ const COLUMNS = new Set(['id', 'deviceId', 'status', 'mode', 'title', 'cover', '
 /** The `task_counts` device id of the per-user row that counts every device. */
 export const ALL_DEVICES = '*'
 
-/** Adds `delta` tasks of a status on a device to the maintained counts (and to the all-devices row). */
-export async function addTaskCount(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+/**
+ * Adds count changes to the maintained counts in one statement, rows in one order for every
+ * writer: transactions that change counts of the same rows (a report batch, a new task) then
+ * wait for each other instead of deadlocking.
+ */
+async function writeTaskCounts(db: Kysely<Database>, changes: Iterable<TaskCountsTable>): Promise<void> {
+  const rows = [...changes]
+    .filter((c) => c.n !== 0)
+    .sort((a, b) => a.uid - b.uid || (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0) || a.status - b.status)
+  if (rows.length === 0) return
   await db
     .insertInto('task_counts')
-    .values([
-      { uid, device_id: deviceId, status, n: delta },
-      { uid, device_id: ALL_DEVICES, status, n: delta },
-    ])
+    .values(rows)
     .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
     .execute()
 }
 
-/** Runs `work` in `db`'s transaction, or in one of its own: a task change and its counts commit together or not at all. */
-function atomically<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work)
+/** Adds `delta` tasks of a status on a device to the maintained counts (and to the all-devices row). */
+export function addTaskCount(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+  return writeTaskCounts(db, [
+    { uid, device_id: deviceId, status, n: delta },
+    { uid, device_id: ALL_DEVICES, status, n: delta },
+  ])
 }
 
 export interface NewTask {
@@ -86,6 +94,8 @@ export interface Page {
 export class TaskService {
   /** Fires with each task `POST my/task` created, once it is stored (the LAN bridge delivers its file). */
   readonly created = new Signal<TaskRow>()
+  /** The count changes of each open `transaction`, written when its work is done. */
+  private readonly countChanges = new WeakMap<Kysely<Database>, Map<string, TaskCountsTable>>()
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -94,8 +104,27 @@ export class TaskService {
     return `${this.ctx.config.publicUrl}/assets/task-cover.png`
   }
 
+  /**
+   * Runs `work` in a transaction in which tasks may be created and moved: their count
+   * changes are written at its end, with them.
+   */
+  transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.ctx.database.db.transaction().execute(async (trx) => {
+      const changes = new Map<string, TaskCountsTable>()
+      this.countChanges.set(trx, changes)
+      const result = await work(trx)
+      await writeTaskCounts(trx, changes.values())
+      return result
+    })
+  }
+
+  /** Runs `work` in `db` when that is one of our transactions, else in a new one. */
+  private atomically<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return db.isTransaction ? work(db) : this.transaction(work)
+  }
+
   insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
-    return atomically(db, async (trx) => {
+    return this.atomically(db, async (trx) => {
       const row = await trx
         .insertInto('tasks')
         .values({
@@ -123,7 +152,7 @@ export class TaskService {
         })
         .returningAll()
         .executeTakeFirstOrThrow()
-      await this.count(trx, row.uid, row.device_id, TASK_CREATED, 1)
+      this.count(trx, row.uid, row.device_id, TASK_CREATED, 1)
       return row
     })
   }
@@ -191,7 +220,7 @@ export class TaskService {
    */
   transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
     if (ENDED.includes(task.status) || task.status === status) return Promise.resolve(task)
-    return atomically(db, (trx) => this.move(trx, task, status, now, startTime, failReason))
+    return this.atomically(db, (trx) => this.move(trx, task, status, now, startTime, failReason))
   }
 
   private async move(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
@@ -210,16 +239,24 @@ export class TaskService {
       .returningAll()
       .executeTakeFirst()
     if (!updated) return task
-    await this.count(db, task.uid, task.device_id, task.status, -1)
-    await this.count(db, task.uid, task.device_id, status, 1)
+    this.count(db, task.uid, task.device_id, task.status, -1)
+    this.count(db, task.uid, task.device_id, status, 1)
     if (ending) {
       await db.insertInto('messages').values({ uid: task.uid, type: PRINT_MESSAGE_TYPE, task_id: task.id, created_at: now }).execute()
     }
     return updated
   }
 
-  private count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
-    return addTaskCount(db, uid, deviceId, status, delta)
+  /** Notes `delta` tasks of a status on a device (and on all devices) for the end of the transaction. */
+  private count(trx: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): void {
+    const changes = this.countChanges.get(trx)
+    if (!changes) throw new Error('tasks change only inside TaskService.transaction()')
+    for (const device_id of [deviceId, ALL_DEVICES]) {
+      const key = `${uid}|${device_id}|${status}`
+      const change = changes.get(key) ?? { uid, device_id, status, n: 0 }
+      change.n += delta
+      changes.set(key, change)
+    }
   }
 
   /**
