@@ -1,7 +1,8 @@
 /**
- * Starts the server: configuration, data directory, admin token, migrations, listen (HTTP
- * and the MQTT broker), and a graceful stop on SIGTERM/SIGINT (stop accepting, finish
- * in-flight requests, end MQTT sessions and write their last reports, close the database).
+ * Starts the server: configuration, data directory, admin token, migrations, a recount of
+ * the task counts (healing any a crash left wrong), listen (HTTP and the MQTT broker), and
+ * a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, end MQTT
+ * sessions and write their last reports, close the database).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const database = openDatabase(config.databaseUrl)
   await migrateToLatest(database)
   const app = await buildApp({ config, database, adminToken: admin.token, closeDatabase: true })
+  await app.services.tasks.recount()
 
   let stopping = false
   const stop = (signal: string) => {

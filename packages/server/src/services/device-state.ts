@@ -158,7 +158,7 @@ export class DeviceStateService {
   /** Applies one report exactly as a printer publishes it (`{"print":{...}}`, `{"info":{...}}`). */
   applyReport(devId: string, report: JsonObject): Promise<void> {
     return this.perDevice.run(devId, () =>
-      this.ctx.database.db.transaction().execute(async (trx) => {
+      this.tasks.transaction(async (trx) => {
         const [device] = await this.lockDevices(trx, [devId])
         if (!device) throw new ApiError('notFound', `no device ${devId}`)
         await this.applyTo(trx, device, [report], this.ctx.now())
@@ -173,7 +173,7 @@ export class DeviceStateService {
    */
   async applyReports(batch: ReadonlyMap<string, readonly JsonObject[]>): Promise<string[]> {
     if (batch.size === 0) return []
-    return this.ctx.database.db.transaction().execute(async (trx) => {
+    return this.tasks.transaction(async (trx) => {
       const devices = await this.lockDevices(trx, [...batch.keys()])
       const now = this.ctx.now()
       for (const device of devices) await this.applyTo(trx, device, batch.get(device.dev_id) ?? [], now)
@@ -268,7 +268,7 @@ export class DeviceStateService {
    */
   failTask(devId: string, taskId: number, reason: string): Promise<void> {
     return this.perDevice.run(devId, () =>
-      this.ctx.database.db.transaction().execute(async (trx) => {
+      this.tasks.transaction(async (trx) => {
         const [device] = await this.lockDevices(trx, [devId])
         if (device?.owner_uid == null) return
         await this.failOwnedTask(trx, { ...device, owner_uid: device.owner_uid }, String(taskId), reason, this.ctx.now())

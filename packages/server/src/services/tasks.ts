@@ -1,12 +1,13 @@
 /**
  * Tasks: the print history. Created by `POST my/task` or, for prints started on the LAN,
  * by the device-state service; moved through their statuses only by the device-state
- * service. Counts per user, device and status are kept alongside, so `total` stays cheap.
+ * service. Counts per user, device and status are kept alongside, so `total` stays cheap;
+ * each task change commits with its count changes, and a start recounts them from the tasks.
  */
-import type { Kysely, Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable } from 'kysely'
 import type { CreateTaskRequest, TaskHit } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
-import type { Database, TasksTable } from '../db/schema.ts'
+import type { Database, TaskCountsTable, TasksTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { isObject, ofType, parseObject, type JsonObject } from '../lib/json.ts'
 import { Signal } from '../lib/signal.ts'
@@ -32,16 +33,29 @@ const COLUMNS = new Set(['id', 'deviceId', 'status', 'mode', 'title', 'cover', '
 /** The `task_counts` device id of the per-user row that counts every device. */
 export const ALL_DEVICES = '*'
 
-/** Adds `delta` tasks of a status on a device to the maintained counts (and to the all-devices row). */
-export async function addTaskCount(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+/**
+ * Adds count changes to the maintained counts in one statement, rows in one order for every
+ * writer: transactions that change counts of the same rows (a report batch, a new task) then
+ * wait for each other instead of deadlocking.
+ */
+async function writeTaskCounts(db: Kysely<Database>, changes: Iterable<TaskCountsTable>): Promise<void> {
+  const rows = [...changes]
+    .filter((c) => c.n !== 0)
+    .sort((a, b) => a.uid - b.uid || (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0) || a.status - b.status)
+  if (rows.length === 0) return
   await db
     .insertInto('task_counts')
-    .values([
-      { uid, device_id: deviceId, status, n: delta },
-      { uid, device_id: ALL_DEVICES, status, n: delta },
-    ])
+    .values(rows)
     .onConflict((oc) => oc.columns(['uid', 'device_id', 'status']).doUpdateSet((eb) => ({ n: eb('task_counts.n', '+', eb.ref('excluded.n')) })))
     .execute()
+}
+
+/** Adds `delta` tasks of a status on a device to the maintained counts (and to the all-devices row). */
+export function addTaskCount(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
+  return writeTaskCounts(db, [
+    { uid, device_id: deviceId, status, n: delta },
+    { uid, device_id: ALL_DEVICES, status, n: delta },
+  ])
 }
 
 export interface NewTask {
@@ -97,6 +111,8 @@ export interface Page {
 export class TaskService {
   /** Fires with each task `POST my/task` created, once it is stored (the LAN bridge delivers its file). */
   readonly created = new Signal<TaskRow>()
+  /** The count changes of each open `transaction`, written when its work is done. */
+  private readonly countChanges = new WeakMap<Kysely<Database>, Map<string, TaskCountsTable>>()
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -105,36 +121,57 @@ export class TaskService {
     return `${this.ctx.config.publicUrl}/assets/task-cover.png`
   }
 
-  async insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
-    const row = await db
-      .insertInto('tasks')
-      .values({
-        uid: task.uid,
-        device_id: task.deviceId,
-        status: TASK_CREATED,
-        mode: task.mode,
-        title: task.title,
-        cover: task.cover ?? null,
-        model_id: task.modelId ?? '',
-        profile_id: task.profileId ?? 0,
-        plate_index: task.plateIndex ?? 0,
-        design_id: task.designId ?? 0,
-        weight: task.weight ?? 0,
-        length: task.length ?? 0,
-        cost_time: task.costTime ?? 0,
-        device_model: task.deviceModel,
-        device_name: task.deviceName,
-        start_time: task.startTime ?? null,
-        end_time: null,
-        lan_key: task.lanKey ?? null,
-        extra: JSON.stringify(task.extra ?? {}),
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await this.count(db, row.uid, row.device_id, TASK_CREATED, 1)
-    return row
+  /**
+   * Runs `work` in a transaction in which tasks may be created and moved: their count
+   * changes are written at its end, with them.
+   */
+  transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.ctx.database.db.transaction().execute(async (trx) => {
+      const changes = new Map<string, TaskCountsTable>()
+      this.countChanges.set(trx, changes)
+      const result = await work(trx)
+      await writeTaskCounts(trx, changes.values())
+      return result
+    })
+  }
+
+  /** Runs `work` in `db` when that is one of our transactions, else in a new one. */
+  private atomically<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return db.isTransaction ? work(db) : this.transaction(work)
+  }
+
+  insert(db: Kysely<Database>, task: NewTask, now = this.ctx.now()): Promise<TaskRow> {
+    return this.atomically(db, async (trx) => {
+      const row = await trx
+        .insertInto('tasks')
+        .values({
+          uid: task.uid,
+          device_id: task.deviceId,
+          status: TASK_CREATED,
+          mode: task.mode,
+          title: task.title,
+          cover: task.cover ?? null,
+          model_id: task.modelId ?? '',
+          profile_id: task.profileId ?? 0,
+          plate_index: task.plateIndex ?? 0,
+          design_id: task.designId ?? 0,
+          weight: task.weight ?? 0,
+          length: task.length ?? 0,
+          cost_time: task.costTime ?? 0,
+          device_model: task.deviceModel,
+          device_name: task.deviceName,
+          start_time: task.startTime ?? null,
+          end_time: null,
+          lan_key: task.lanKey ?? null,
+          extra: JSON.stringify(task.extra ?? {}),
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      this.count(trx, row.uid, row.device_id, TASK_CREATED, 1)
+      return row
+    })
   }
 
   /** `POST my/task`: a task from a client's task object, on one of its devices; announced on `created`. */
@@ -200,8 +237,12 @@ export class TaskService {
    * move that ends it sets `end_time` (and a failure's reason, when known) and yields the
    * one type-6 message.
    */
-  async transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
-    if (ENDED.includes(task.status) || task.status === status) return task
+  transition(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
+    if (ENDED.includes(task.status) || task.status === status) return Promise.resolve(task)
+    return this.atomically(db, (trx) => this.move(trx, task, status, now, startTime, failReason))
+  }
+
+  private async move(db: Kysely<Database>, task: TaskRow, status: number, now: number, startTime?: number, failReason?: string): Promise<TaskRow> {
     const ending = ENDED.includes(status)
     const updated = await db
       .updateTable('tasks')
@@ -217,16 +258,55 @@ export class TaskService {
       .returningAll()
       .executeTakeFirst()
     if (!updated) return task
-    await this.count(db, task.uid, task.device_id, task.status, -1)
-    await this.count(db, task.uid, task.device_id, status, 1)
+    this.count(db, task.uid, task.device_id, task.status, -1)
+    this.count(db, task.uid, task.device_id, status, 1)
     if (ending) {
       await db.insertInto('messages').values({ uid: task.uid, type: PRINT_MESSAGE_TYPE, task_id: task.id, created_at: now }).execute()
     }
     return updated
   }
 
-  private count(db: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): Promise<void> {
-    return addTaskCount(db, uid, deviceId, status, delta)
+  /** Notes `delta` tasks of a status on a device (and on all devices) for the end of the transaction. */
+  private count(trx: Kysely<Database>, uid: number, deviceId: string, status: number, delta: number): void {
+    const changes = this.countChanges.get(trx)
+    if (!changes) throw new Error('tasks change only inside TaskService.transaction()')
+    for (const device_id of [deviceId, ALL_DEVICES]) {
+      const key = `${uid}|${device_id}|${status}`
+      const change = changes.get(key) ?? { uid, device_id, status, n: 0 }
+      change.n += delta
+      changes.set(key, change)
+    }
+  }
+
+  /**
+   * Rebuilds the counts from the tasks, in one transaction, so counts left wrong (by a
+   * crash between writes, before they shared a transaction) heal at the next start. Other
+   * servers on the same database keep serving meanwhile: their task writes wait for it,
+   * their reads do not. Two grouped inserts, so it stays quick at millions of tasks.
+   */
+  recount(): Promise<void> {
+    const { db, dialect } = this.ctx.database
+    return db.transaction().execute(async (trx) => {
+      // SQLite: the delete below takes the one write lock. PostgreSQL: this lock waits for
+      // transactions writing tasks to commit, holds off new ones, and lets one recount run at a time.
+      if (dialect === 'postgres') await sql`lock table tasks in share row exclusive mode`.execute(trx)
+      await trx.deleteFrom('task_counts').execute()
+      await trx
+        .insertInto('task_counts')
+        .columns(['uid', 'device_id', 'status', 'n'])
+        .expression((eb) => eb.selectFrom('tasks').select(['uid', 'device_id', 'status', eb.fn.countAll<number>().as('n')]).groupBy(['uid', 'device_id', 'status']))
+        .execute()
+      await trx
+        .insertInto('task_counts')
+        .columns(['uid', 'device_id', 'status', 'n'])
+        .expression((eb) =>
+          eb
+            .selectFrom('task_counts')
+            .select(['uid', eb.val(ALL_DEVICES).as('device_id'), 'status', eb.fn.sum<number>('n').as('n')])
+            .groupBy(['uid', 'status']),
+        )
+        .execute()
+    })
   }
 
   /** Newest first; `after` continues past a task id, `offset` then counts from there. */
