@@ -112,7 +112,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     if (credentials.kind === 'user') {
       const principal = await services.tokens.authenticate(credentials.accessToken)
       if (principal?.uid !== credentials.uid) return null
-      return { kind: 'user', uid: principal.uid, loginId: principal.loginId, accessToken: credentials.accessToken }
+      return { kind: 'user', uid: principal.uid, loginId: principal.loginId, accessToken: credentials.accessToken, expiresInMs: principal.expiresInMs }
     }
     const device = await services.devices.get(credentials.devId)
     if (!device || !constantTimeEqual(device.dev_access_code, credentials.accessCode)) return null
@@ -188,7 +188,8 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     },
 
     authorizePublish(client, packet, callback) {
-      const session = client ? authenticated.get(client) : undefined
+      // A session ended for a revoked or expired login leaves no will behind (nor anything else).
+      const session = client && !registry.ended(client) ? authenticated.get(client) : undefined
       if (!session || bytes(packet.payload).length > MAX_PAYLOAD_BYTES) return callback(new Error('not authorized'))
       // Retained requests would replay old commands to a printer when it comes back.
       packet.retain = false
