@@ -1,6 +1,6 @@
 /**
  * What a connection may cost before and after it has logged in. MQTT's parser buffers a
- * whole packet before anything looks at it, and a fixed header may announce 255 MiB, so
+ * whole packet before anything looks at it, and a fixed header may announce 256 MiB, so
  * the size of each packet is read here, from its fixed header, before the broker sees a
  * byte of it: until the broker accepts the CONNECT a connection may send a few KB in all,
  * after that one packet may not exceed MQTT_MAX_PACKET. Connections still waiting for an
@@ -9,7 +9,11 @@
  * @example
  *   const gate = new ConnectionGate(config.mqtt, log)
  *   server.on('connection', (raw) => gate.admit(raw))
- *   aedes.handle(new PacketSizeGuard(socket, config.mqtt, log))   // then guard.accepted() on CONNACK
+ *   const guard = new PacketSizeGuard(socket, config.mqtt, log)
+ *   aedes.handle(guard)
+ *   // once the broker has accepted the CONNECT:
+ *   guard.accepted()
+ *   gate.loggedIn(guard.socket)
  */
 import { Duplex } from 'node:stream'
 import type net from 'node:net'
@@ -19,8 +23,8 @@ import type { MqttConfig } from '../config.ts'
 type Limits = Pick<MqttConfig, 'maxPacket' | 'preConnectBytes'>
 
 /**
- * Connections that have not logged in yet, counted per address from their first byte
- * (a TLS connection from before its handshake), each given MQTT_CONNECT_TIMEOUT.
+ * Connections that have not logged in yet, counted per address from the moment they
+ * connect (a TLS one from before its handshake), each given MQTT_CONNECT_TIMEOUT.
  */
 export class ConnectionGate {
   /** Connections waiting, per address. */
