@@ -28,6 +28,14 @@ export interface MqttConfig {
   /** PEM files for the TLS listener; unset: a self-signed pair kept in DATA_DIR. */
   certFile: string | undefined
   keyFile: string | undefined
+  /** The largest packet a logged-in client may send, bytes. */
+  maxPacket: number
+  /** Bytes a connection may send before its CONNECT is accepted. */
+  preConnectBytes: number
+  /** Seconds a connection has for the TLS handshake and an accepted CONNECT. */
+  connectTimeout: number
+  /** Connections from one address that may be waiting for their CONNECT to be accepted at once. */
+  unauthenticatedPerAddress: number
 }
 
 export interface Config {
@@ -192,6 +200,10 @@ export function loadConfig(env: Env = process.env): Config {
       host: env.MQTT_HOST?.trim() || host,
       certFile: certFile && path.resolve(certFile),
       keyFile: keyFile && path.resolve(keyFile),
+      maxPacket: integer(env, 'MQTT_MAX_PACKET', 1024 * 1024, 1024, 256 * 1024 * 1024),
+      preConnectBytes: integer(env, 'MQTT_PRE_CONNECT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+      connectTimeout: integer(env, 'MQTT_CONNECT_TIMEOUT', 10, 1, 600),
+      unauthenticatedPerAddress: integer(env, 'MQTT_UNAUTHENTICATED_PER_ADDRESS', 64, 1, 100_000),
     },
     printDelivery: {
       graceSeconds: integer(env, 'PRINT_DELIVERY_GRACE', 5, 0, 3600),

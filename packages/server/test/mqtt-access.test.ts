@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { credentialsOf, filterReachesReports, forwardAccess, publishAccess, subscribeAccess, type Session } from '../src/mqtt/access.ts'
 
-const user: Session = { kind: 'user', uid: 7, loginId: 'L', accessToken: 'T' }
+const user: Session = { kind: 'user', uid: 7, loginId: 'L', accessToken: 'T', expiresInMs: 60_000 }
 const printer: Session = { kind: 'device', devId: 'P1', accessCode: '12345678' }
 
 test('credentials: u_<uid> is a user, anything else a printer id; junk is nobody', () => {

@@ -10,15 +10,40 @@ import { connect } from './helpers/mqtt.ts'
 
 test('MQTT settings: TLS on 8883 by default or "off", plain TCP only when set, host from HOST', () => {
   const defaults = loadConfig({ HOST: '127.0.0.1' }).mqtt
-  assert.deepEqual(defaults, { tlsPort: 8883, plainPort: null, host: '127.0.0.1', certFile: undefined, keyFile: undefined })
-  const set = loadConfig({ MQTT_TLS_PORT: 'off', MQTT_PORT: '1883', MQTT_HOST: '::1', MQTT_CERT: 'a.crt', MQTT_KEY: 'a.key' }).mqtt
-  assert.deepEqual(set, { tlsPort: null, plainPort: 1883, host: '::1', certFile: path.resolve('a.crt'), keyFile: path.resolve('a.key') })
+  const limits = { maxPacket: 1024 * 1024, preConnectBytes: 16 * 1024, connectTimeout: 10, unauthenticatedPerAddress: 64 }
+  assert.deepEqual(defaults, { tlsPort: 8883, plainPort: null, host: '127.0.0.1', certFile: undefined, keyFile: undefined, ...limits })
+  const set = loadConfig({
+    MQTT_TLS_PORT: 'off',
+    MQTT_PORT: '1883',
+    MQTT_HOST: '::1',
+    MQTT_CERT: 'a.crt',
+    MQTT_KEY: 'a.key',
+    MQTT_MAX_PACKET: '65536',
+    MQTT_PRE_CONNECT_BYTES: '4096',
+    MQTT_CONNECT_TIMEOUT: '2',
+    MQTT_UNAUTHENTICATED_PER_ADDRESS: '3',
+  }).mqtt
+  assert.deepEqual(set, {
+    tlsPort: null,
+    plainPort: 1883,
+    host: '::1',
+    certFile: path.resolve('a.crt'),
+    keyFile: path.resolve('a.key'),
+    maxPacket: 65536,
+    preConnectBytes: 4096,
+    connectTimeout: 2,
+    unauthenticatedPerAddress: 3,
+  })
   assert.equal(loadConfig({ MQTT_TLS_PORT: '0' }).mqtt.tlsPort, 0)
   for (const [env, name] of [
     [{ MQTT_TLS_PORT: 'tls' }, 'MQTT_TLS_PORT'],
     [{ MQTT_PORT: '70000' }, 'MQTT_PORT'],
     [{ MQTT_CERT: 'a.crt' }, 'MQTT_CERT'],
     [{ MQTT_KEY: 'a.key' }, 'MQTT_KEY'],
+    [{ MQTT_MAX_PACKET: '1mb' }, 'MQTT_MAX_PACKET'],
+    [{ MQTT_PRE_CONNECT_BYTES: '10' }, 'MQTT_PRE_CONNECT_BYTES'],
+    [{ MQTT_CONNECT_TIMEOUT: '0' }, 'MQTT_CONNECT_TIMEOUT'],
+    [{ MQTT_UNAUTHENTICATED_PER_ADDRESS: '-1' }, 'MQTT_UNAUTHENTICATED_PER_ADDRESS'],
   ] as const) {
     assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && err.message.includes(name) && !err.message.includes('\n'))
   }

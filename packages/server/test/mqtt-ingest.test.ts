@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { addDevice, startTestApp, type TestApp } from './helpers/app.ts'
 import { eventually, startBroker } from './helpers/mqtt.ts'
-import { combineReports } from '../src/services/device-state.ts'
+import { combineReports, foldReports } from '../src/services/device-state.ts'
 
 /** Two prints in a row as a P1 printer reports them: only what changed, with the state changes in between. */
 const PRINTS: Record<string, unknown>[] = [
@@ -80,6 +80,32 @@ test('a burst of reports recorded in one batch leaves exactly what recording the
   assert.deepEqual(one.state.print.ams, { tray_now: '2' })
 })
 
+test('more reports than one printer’s queue holds are folded, not dropped: the state equals applying each in turn', async (t) => {
+  const s = await startTestApp(t)
+  const broker = await startBroker(s, { flushEvery: 3_600_000 })
+  await s.createUser('owner@example.com')
+  await addDevice(s, 'owner@example.com', 'ONE')
+  await addDevice(s, 'owner@example.com', 'FLOOD')
+  // Each a step of its own (the state flips, or it answers a request), each leaving a field no other report sets.
+  const flood = Array.from({ length: 250 }, (_, i) =>
+    i % 10 === 9
+      ? { print: { command: 'pause', sequence_id: String(i), result: 'success' } }
+      : { print: { command: 'push_status', gcode_state: i % 2 === 0 ? 'RUNNING' : 'PAUSE', mc_percent: i % 101, [`seen_${i}`]: i, ams: { [`tray_${i}`]: { remain: i } } } },
+  )
+
+  for (const report of flood) await s.app.services.deviceState.applyReport('ONE', report)
+  for (const report of flood) broker.publishReport('FLOOD', Buffer.from(JSON.stringify(report)))
+  await eventually(() => broker.stats().reports.accepted === flood.length)
+  await broker.close()
+
+  assert.deepEqual(broker.stats().reports, { accepted: flood.length, ignored: 0, dropped: 0 })
+  const one = await outcome(s, 'ONE')
+  assert.deepEqual(await outcome(s, 'FLOOD'), one)
+  assert.equal(Object.keys(one.state.print.ams).length, 225)
+  assert.equal(one.state.print.seen_0, 0)
+  assert.equal(one.print_status, 'RUNNING')
+})
+
 test('reports are recorded in batches on a timer, and a report for an unknown printer is dropped', async (t) => {
   const s = await startTestApp(t)
   const broker = await startBroker(s, { flushEvery: 50 })
@@ -107,4 +133,18 @@ test('combineReports merges what changes nothing and keeps state changes as step
   const ota = { info: { module: [{ name: 'ota', sw_ver: '1.2' }] } }
   assert.deepEqual(combineReports(ota, { info: { module: [{ name: 'ams' }] } }), ota)
   assert.deepEqual(combineReports({ print: { mc_percent: 1 } }, ota), { print: { mc_percent: 1 }, ...ota })
+})
+
+test('foldReports keeps the state of both; answers that fail a job, and values turning into objects, stay steps', () => {
+  assert.deepEqual(foldReports({ print: { gcode_state: 'RUNNING', ams: { tray_now: '1' } } }, { print: { gcode_state: 'FINISH', ams: { humidity: '3' } } }), {
+    print: { gcode_state: 'FINISH', ams: { tray_now: '1', humidity: '3' } },
+  })
+  const status = { print: { mc_percent: 5 } }
+  const answer = { print: { command: 'pause', result: 'success' } }
+  assert.equal(foldReports(answer, status), status, 'an answer that changes nothing goes')
+  assert.equal(foldReports(status, answer), status)
+  const refused = { print: { command: 'project_file', result: 'failed', task_id: '7' } }
+  assert.equal(foldReports(status, refused), null)
+  assert.equal(foldReports(refused, status), null)
+  assert.equal(foldReports({ print: { nozzle: 1 } }, { print: { nozzle: { temp: 1 } } }), null)
 })

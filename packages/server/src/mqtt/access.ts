@@ -12,6 +12,8 @@ export interface UserSession {
   loginId: string
   /** Kept to check now and then that it is still valid (revoked elsewhere, expired). */
   accessToken: string
+  /** What the token had left when the session began, milliseconds: it is checked again then. */
+  expiresInMs: number
 }
 
 export interface DeviceSession {

@@ -21,6 +21,7 @@ import { ApiError } from '../errors.ts'
 import { constantTimeEqual } from '../lib/secrets.ts'
 import type { Bucket } from '../services/login-guard.ts'
 import type { Services } from '../services/index.ts'
+import { ConnectionGate, PacketSizeGuard } from './connection-guard.ts'
 import { credentialsOf, forwardAccess, MAX_PAYLOAD_BYTES, publishAccess, subscribeAccess, type Access, type Credentials, type Session } from './access.ts'
 import { DeviceOwners } from './owners.ts'
 import { CloudPrintDelivery, type DeliveryTimings } from './print-delivery.ts'
@@ -133,7 +134,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     if (credentials.kind === 'user') {
       const principal = await services.tokens.authenticate(credentials.accessToken)
       if (principal?.uid !== credentials.uid) return null
-      return { kind: 'user', uid: principal.uid, loginId: principal.loginId, accessToken: credentials.accessToken }
+      return { kind: 'user', uid: principal.uid, loginId: principal.loginId, accessToken: credentials.accessToken, expiresInMs: principal.expiresInMs }
     }
     const device = await services.devices.get(credentials.devId)
     if (!device || !constantTimeEqual(device.dev_access_code, credentials.accessCode)) return null
@@ -158,7 +159,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     // Client ids are namespaced below, so they may be longer than MQTT 3.1's 23 characters.
     maxClientsIdLength: 512,
     drainTimeout: 10_000,
-    connectTimeout: 10_000,
+    connectTimeout: config.mqtt.connectTimeout * 1000,
 
     preConnect(_client, packet, callback) {
       // No session outlives its connection: the in-memory store would otherwise queue
@@ -209,7 +210,8 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     },
 
     authorizePublish(client, packet, callback) {
-      const session = client ? authenticated.get(client) : undefined
+      // A session ended for a revoked or expired login leaves no will behind (nor anything else).
+      const session = client && !registry.ended(client) ? authenticated.get(client) : undefined
       if (!session || bytes(packet.payload).length > MAX_PAYLOAD_BYTES) return callback(new Error('not authorized'))
       // Retained requests would replay old commands to a printer when it comes back.
       packet.retain = false
@@ -275,6 +277,10 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   aedes.on('client', (client) => {
     const session = authenticated.get(client)
     if (!session) return
+    if (client.conn instanceof PacketSizeGuard) {
+      client.conn.accepted()
+      gate.loggedIn(client.conn.socket)
+    }
     registry.add(client, session)
     if (session.kind === 'device') connections.add(client, session.devId)
     log.info(session.kind === 'user' ? { uid: session.uid } : { devId: session.devId }, 'mqtt: connected')
@@ -299,23 +305,26 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   const events: NodeJS.EventEmitter = aedes
   events.on('error', (err: unknown) => log.error({ err }, 'mqtt: broker error'))
 
+  const gate = new ConnectionGate(config.mqtt, log)
   const sockets = new Set<net.Socket>()
   const track = (socket: net.Socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
+    gate.admit(socket)
   }
+  const handle = (socket: net.Socket) => aedes.handle(new PacketSizeGuard(socket, config.mqtt, log))
   const servers: net.Server[] = []
   let boundTls: number | null = null
   let boundPlain: number | null = null
   try {
     if (tlsPort !== null && certificate) {
-      const server = tlsServer(certificate, (socket) => aedes.handle(socket))
+      const server = tlsServer(certificate, handle)
       server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtt: TLS handshake failed'))
       servers.push(server)
       boundTls = await listen(server, tlsPort, config.mqtt.host, track, 'MQTT_TLS_PORT', log)
     }
     if (plainPort !== null) {
-      const server = net.createServer((socket) => aedes.handle(socket))
+      const server = net.createServer(handle)
       servers.push(server)
       boundPlain = await listen(server, plainPort, config.mqtt.host, track, 'MQTT_PORT', log)
     }

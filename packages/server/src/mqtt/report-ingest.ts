@@ -4,16 +4,19 @@
  * the one before when that changes nothing (`combineReports`: a state change such as
  * RUNNING -> FINISH is kept as a step of its own) and written in batches a few times a
  * second, so a thousand printers cost a few transactions per second, not a thousand.
+ * A printer acknowledged (PUBACK) before its report is written, so none may be dropped
+ * here for being too many: past a bound, the oldest steps are folded together instead.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { isObject, type JsonObject } from '../lib/json.ts'
-import { combineReports, type DeviceStateService } from '../services/device-state.ts'
+import { combineReports, foldReports, type DeviceStateService } from '../services/device-state.ts'
 
 /** Printers per transaction: keeps each one short, so other writers and delivery are not held up. */
 const BATCH_DEVICES = 50
 /**
  * Steps kept per printer while the database does not keep up (or is down); past it the
- * oldest are dropped rather than let memory grow without bound.
+ * oldest that can be are folded into one (`foldReports`), so memory does not grow
+ * without bound.
  */
 const MAX_STEPS = 100
 
@@ -22,7 +25,10 @@ export interface IngestCounts {
   accepted: number
   /** Payloads that were not a JSON object: dropped. */
   ignored: number
-  /** Reports lost: the database failed them, the printer does not exist, or too many piled up. */
+  /**
+   * Reports lost: the database failed them, the printer does not exist, or too many that
+   * cannot be folded (answers failing print jobs) piled up.
+   */
   dropped: number
 }
 
@@ -62,11 +68,21 @@ export class ReportIngest {
     const combined = combineReports(steps[steps.length - 1]!, report)
     if (combined) steps[steps.length - 1] = combined
     else steps.push(report)
-    if (steps.length > MAX_STEPS) {
-      steps.shift()
-      this.counts.dropped++
-    }
+    if (steps.length > MAX_STEPS) this.fold(steps)
     return true
+  }
+
+  /** Folds the oldest two steps that can be; drops the oldest only when none can. */
+  private fold(steps: JsonObject[]): void {
+    for (let i = 0; i + 1 < steps.length; i++) {
+      const folded = foldReports(steps[i]!, steps[i + 1]!)
+      if (folded) {
+        steps.splice(i, 2, folded)
+        return
+      }
+    }
+    steps.shift()
+    this.counts.dropped++
   }
 
   /** Writes everything queued so far; resolves once it is in the database (or given up on). */

@@ -1,9 +1,10 @@
 /**
  * Who is connected to the broker. A printer counts as online while it has at least one
  * session (a quick reconnect overlaps the old session's end, which must not take it
- * offline); a user's sessions end when the login behind them is revoked, here or, found
- * on a periodic re-check, by another server process or by expiry; a printer's end when it
- * is removed or its access code changes.
+ * offline); a user's sessions end when the login behind them is revoked (here or, found
+ * on a periodic re-check, by another server process) and when their token expires; a
+ * printer's end when it is removed or its access code changes. A session ended here
+ * leaves no will behind: its login was no longer good.
  */
 import type { Client } from 'aedes'
 import type { FastifyBaseLogger } from 'fastify'
@@ -13,8 +14,14 @@ import type { Revocation, TokenService } from '../services/tokens.ts'
 import { constantTimeEqual } from '../lib/secrets.ts'
 import type { DeviceSession, Session, UserSession } from './access.ts'
 
+/** setTimeout's longest delay; a token living longer is checked again then. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1
+
 export class SessionRegistry {
   private readonly sessions = new Map<Client, Session>()
+  /** Each user session's timer for its token's expiry. */
+  private readonly expiries = new Map<Client, NodeJS.Timeout>()
+  private readonly endedHere = new WeakSet<Client>()
   private readonly presence: Presence
   private readonly stopListening: (() => void)[]
   private readonly timer: NodeJS.Timeout
@@ -44,6 +51,7 @@ export class SessionRegistry {
   add(client: Client, session: Session): void {
     this.sessions.set(client, session)
     if (session.kind === 'device') this.presence.connected(session.devId)
+    else this.expireAfter(client, session, session.expiresInMs)
   }
 
   /** Idempotent: a client may be reported gone twice (a takeover, then its socket closing). */
@@ -51,7 +59,14 @@ export class SessionRegistry {
     const session = this.sessions.get(client)
     if (!session) return
     this.sessions.delete(client)
+    clearTimeout(this.expiries.get(client))
+    this.expiries.delete(client)
     if (session.kind === 'device') this.presence.disconnected(session.devId)
+  }
+
+  /** Whether this client's session was ended here (revoked, expired, printer changed): its will is not published. */
+  ended(client: Client): boolean {
+    return this.endedHere.has(client)
   }
 
   get size(): number {
@@ -102,6 +117,8 @@ export class SessionRegistry {
   /** Stops checking and waits for presence changes still being written. */
   async close(): Promise<void> {
     clearInterval(this.timer)
+    for (const timer of this.expiries.values()) clearTimeout(timer)
+    this.expiries.clear()
     for (const stop of this.stopListening) stop()
     await this.presence.settled()
   }
@@ -118,7 +135,26 @@ export class SessionRegistry {
     return found
   }
 
+  /** Ends the session when its token expires (checked then, so a clock moved meanwhile is respected). */
+  private expireAfter(client: Client, session: UserSession, ms: number): void {
+    const timer = setTimeout(() => {
+      this.expiries.delete(client)
+      this.tokens.authenticate(session.accessToken).then(
+        (principal) => {
+          if (this.sessions.get(client) !== session) return
+          if (principal?.uid !== session.uid) this.end(client, session, 'token expired')
+          else this.expireAfter(client, session, principal.expiresInMs)
+        },
+        // The periodic re-check will find it.
+        (err: unknown) => this.log.warn({ err }, 'mqtt: could not re-check an expiring session'),
+      )
+    }, Math.min(ms, LONGEST_TIMER_MS))
+    timer.unref()
+    this.expiries.set(client, timer)
+  }
+
   private end(client: Client, session: Session, reason: string): void {
+    this.endedHere.add(client)
     this.log.info(session.kind === 'user' ? { uid: session.uid, reason } : { devId: session.devId, reason }, 'mqtt: session ended')
     this.remove(client)
     client.close()

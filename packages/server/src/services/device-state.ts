@@ -97,6 +97,12 @@ function isAnswer(print: unknown): boolean {
   return isObject(print) && typeof print.command === 'string' && print.command !== 'push_status'
 }
 
+/** Whether an answer changes anything when applied: a refused print job, a firmware version. */
+function answerMatters(answer: JsonObject): boolean {
+  const print = answer.print as JsonObject
+  return (print.command === 'project_file' && print.result === 'failed') || otaVersionOf(answer) !== undefined
+}
+
 /** The `print` fields that decide which task a report belongs to and how it moves. */
 const TASK_FIELDS = ['gcode_state', 'task_id', 'subtask_name', 'gcode_start_time', 'gcode_file']
 
@@ -121,11 +127,30 @@ export function combineReports(first: JsonObject, second: JsonObject): JsonObjec
   const a = isObject(first.print) ? first.print : undefined
   const b = isObject(second.print) ? second.print : undefined
   if (isAnswer(a) || isAnswer(b)) return null
-  let print = a ?? b
   if (a && b) {
     for (const field of TASK_FIELDS) {
       if (Object.hasOwn(b, field) && (!Object.hasOwn(a, field) || !sameValue(a[field], b[field]))) return null
     }
+  }
+  return foldReports(first, second)
+}
+
+/**
+ * One report that leaves the same state, firmware version and refused jobs as `first` then
+ * `second`, or null when there is none (an answer that fails a job, a value turning into
+ * an object). Unlike `combineReports` it may skip a task step: a state passed through
+ * between them is not seen. For a printer whose reports pile up faster than they are
+ * written, where skipping a step beats losing the report.
+ */
+export function foldReports(first: JsonObject, second: JsonObject): JsonObject | null {
+  // An answer that changes nothing can go; one that does must stay a step of its own.
+  if (isAnswer(first.print) && !answerMatters(first)) return second
+  if (isAnswer(second.print) && !answerMatters(second)) return first
+  const a = isObject(first.print) ? first.print : undefined
+  const b = isObject(second.print) ? second.print : undefined
+  if (isAnswer(a) || isAnswer(b)) return null
+  let print = a ?? b
+  if (a && b) {
     if (!mergesAssociatively(a, b)) return null
     print = deepMerge(a, b)
   }

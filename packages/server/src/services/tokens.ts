@@ -26,6 +26,8 @@ export interface TokenPair {
 export interface Principal {
   uid: number
   loginId: string
+  /** Milliseconds the token has left (by the service's clock): live MQTT sessions end then. */
+  expiresInMs: number
 }
 
 /** What a revocation ended: one login, or every login of a user. */
@@ -99,8 +101,9 @@ export class TokenService {
       .where('t.hash', '=', sha256(accessToken))
       .where('t.kind', '=', 'access')
       .executeTakeFirst()
-    if (!row || row.revoked_at !== null || row.disabled || row.expires_at <= this.ctx.now()) return null
-    return { uid: row.uid, loginId: row.loginId }
+    const now = this.ctx.now()
+    if (!row || row.revoked_at !== null || row.disabled || row.expires_at <= now) return null
+    return { uid: row.uid, loginId: row.loginId, expiresInMs: row.expires_at - now }
   }
 
   /**

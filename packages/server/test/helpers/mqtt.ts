@@ -2,7 +2,7 @@
  * The cloud broker for a test app, and real MQTT clients (over TLS, trusting the broker's
  * certificate, or plain TCP) that record what they receive.
  */
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { startMqttBroker, type MqttBroker, type MqttBrokerOptions } from '../../src/mqtt/broker.ts'
 import type { TestApp } from './app.ts'
 
@@ -35,6 +35,7 @@ export interface ConnectOptions {
   plain?: boolean
   keepalive?: number
   clientId?: string
+  will?: IClientOptions['will']
 }
 
 /** Connects (rejecting with the CONNACK's refusal, `err.code`); disconnects when the test ends. */
@@ -48,6 +49,7 @@ export async function connect(broker: MqttBroker, username: string | undefined, 
     connectTimeout: 5000,
     keepalive: options.keepalive ?? 60,
     ...(options.clientId ? { clientId: options.clientId } : {}),
+    ...(options.will ? { will: options.will } : {}),
     ca: broker.certificate ?? undefined,
   })
   // A refused publish ends the connection; the client reports it as an error too.
