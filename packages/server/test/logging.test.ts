@@ -1,14 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
-import { redactUrl } from '../src/http/logging.ts'
+import { redactSecrets } from '../src/http/logging.ts'
 import { PASSWORD, bearer, startTestApp } from './helpers/app.ts'
 
-test('redactUrl hides tickets in paths and sensitive query values', () => {
-  assert.equal(redactUrl('/v1/user-service/user/ticket/abc123'), '/v1/user-service/user/ticket/[redacted]')
-  assert.equal(redactUrl('/x?ticket=T1&action=upload'), '/x?ticket=[redacted]&action=upload')
-  assert.equal(redactUrl('/x?code=123456&token=t&password=p&access_token=a'), '/x?code=[redacted]&token=[redacted]&password=[redacted]&access_token=[redacted]')
-  assert.equal(redactUrl('/v1/iot-service/api/user/bind'), '/v1/iot-service/api/user/bind')
+test('redactSecrets hides tickets in paths and sensitive query values', () => {
+  assert.equal(redactSecrets('/v1/user-service/user/ticket/abc123'), '/v1/user-service/user/ticket/[redacted]')
+  assert.equal(redactSecrets('/x?ticket=T1&action=upload'), '/x?ticket=[redacted]&action=upload')
+  assert.equal(redactSecrets('/x?code=123456&token=t&password=p&access_token=a'), '/x?code=[redacted]&token=[redacted]&password=[redacted]&access_token=[redacted]')
+  assert.equal(redactSecrets('/v1/iot-service/api/user/bind'), '/v1/iot-service/api/user/bind')
 })
 
 test('logs carry no password, token, cookie, ticket or code', async (t) => {

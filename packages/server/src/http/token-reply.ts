@@ -1,4 +1,5 @@
-/** Renders a login outcome as the seven-field token body Bambu Studio insists on. */
+/** Renders a login outcome as the seven-field token body Bambu Studio insists on; such answers are never cached. */
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TokenReply } from '@bambu-cloud/protocol'
 import type { LoginOutcome } from '../services/login.ts'
 import type { TokenPair } from '../services/tokens.ts'
@@ -24,4 +25,9 @@ export function pairReply(pair: TokenPair): TokenReply {
     accessMethod: pair.method,
     loginType: '',
   }
+}
+
+/** `onRequest` of a route whose answers carry tokens or tickets: no browser or proxy may keep them. */
+export async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store')
 }

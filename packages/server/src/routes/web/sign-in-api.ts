@@ -4,6 +4,7 @@
  */
 import { ErrorBodySchema, SignInFormReply, SignInFormRequest, TfaLoginRequest, EmptyReply } from '@bambu-cloud/protocol'
 import { setTokenCookies } from '../../http/cookies.ts'
+import { noStore } from '../../http/token-reply.ts'
 import type { App } from '../../http/types.ts'
 
 const tags = ['web host: sign-in']
@@ -14,6 +15,7 @@ export default async function signInApiRoutes(app: App) {
     '/api/sign-in/form',
     {
       config: { auth: 'none' },
+      onRequest: noStore,
       schema: { tags, summary: 'Log in; tokens as cookies', body: SignInFormRequest, response: { 200: SignInFormReply, ...errors } },
     },
     async (request, reply) => {
@@ -35,6 +37,7 @@ export default async function signInApiRoutes(app: App) {
     '/api/sign-in/tfa',
     {
       config: { auth: 'none' },
+      onRequest: noStore,
       schema: { tags, summary: 'Finish a TFA login; tokens only as cookies', body: TfaLoginRequest, response: { 200: EmptyReply, ...errors } },
     },
     async (request, reply) => {

@@ -156,16 +156,26 @@ function signedIn(name: string): string {
 }
 
 function html(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body)
+  return reply.code(status).type('text/html; charset=utf-8').send(body)
+}
+
+/** Every answer of the page: never cached (it sets token cookies), never framed (no clickjacking). */
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
 }
 
 export default async function signInPageRoutes(app: App) {
   const { login, tickets, accounts, tokens } = app.services
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(PAGE_HEADERS)
+  })
 
   async function finish(reply: FastifyReply, uid: number, studio: boolean) {
     if (studio) {
       const { ticket } = await tickets.issue(uid, 'web')
-      return reply.code(303).header('cache-control', 'no-store').redirect(`${STUDIO_CALLBACK}?ticket=${encodeURIComponent(ticket)}`, 303)
+      return reply.code(303).redirect(`${STUDIO_CALLBACK}?ticket=${encodeURIComponent(ticket)}`, 303)
     }
     const user = await accounts.byUid(uid)
     return html(reply, 200, signedIn(user?.name ?? user?.account ?? ''))
