@@ -38,7 +38,7 @@ async function stillServing(s: HttpApp) {
 
 test('headers that do not arrive within HEADERS_TIMEOUT are cut with the 408 envelope', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { HEADERS_TIMEOUT: '1' })
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   conn.write('POST /v1/user-service/user/login HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ')
   conn.trickle('a', 100)
   assertTimedOut(await conn.closed)
@@ -48,7 +48,7 @@ test('headers that do not arrive within HEADERS_TIMEOUT are cut with the 408 env
 test('a JSON body trickled byte by byte is cut after REQUEST_TIMEOUT', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { REQUEST_TIMEOUT: '1' })
   await s.createUser('slow@example.com')
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   conn.write(requestHead('POST', '/v1/user-service/user/login', { 'content-type': 'application/json', 'content-length': 1000 }))
   conn.write('{"account":"slow@example.com",')
   // Whitespace is valid JSON: the body only ever grows, never ends.
@@ -60,7 +60,7 @@ test('a JSON body trickled byte by byte is cut after REQUEST_TIMEOUT', { timeout
 test('a Content-Length larger than the body sent is cut after REQUEST_TIMEOUT', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { REQUEST_TIMEOUT: '1' })
   const body = JSON.stringify({ account: 'short@example.com', password: 'correct horse battery' })
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   conn.write(requestHead('POST', '/v1/user-service/user/login', { 'content-type': 'application/json', 'content-length': body.length + 10 }) + body)
   assertTimedOut(await conn.closed)
   await stillServing(s)
@@ -68,7 +68,7 @@ test('a Content-Length larger than the body sent is cut after REQUEST_TIMEOUT', 
 
 test('a body the server never reads cannot hold the connection: answered, then closed after REQUEST_TIMEOUT', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { REQUEST_TIMEOUT: '1' })
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   // No token: refused before the body is read; the trickle would keep a kept-alive connection open.
   conn.write(requestHead('POST', '/v1/user-service/my/logout', { 'content-type': 'application/json', 'content-length': 1000 }) + '{')
   conn.trickle(' ', 100)
@@ -90,7 +90,7 @@ async function newUpload(s: HttpApp, account: string) {
 test('an upload that stalls is cut after UPLOAD_IDLE_TIMEOUT and leaves no staged bytes', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { UPLOAD_IDLE_TIMEOUT: '1' })
   const upload = await newUpload(s, 'stall@example.com')
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   conn.write(requestHead('PUT', upload.path, { 'content-length': GOOD.length }))
   conn.write(GOOD.subarray(0, GOOD.length >> 1))
   assertTimedOut(await conn.closed, { ...TIMED_OUT, message: 'The upload sent nothing for 1 s (UPLOAD_IDLE_TIMEOUT)' })
@@ -101,7 +101,7 @@ test('an upload that stalls is cut after UPLOAD_IDLE_TIMEOUT and leaves no stage
 test('an upload slower than UPLOAD_MIN_RATE is cut once it has run REQUEST_TIMEOUT; no staged bytes left', { timeout: 60_000 }, async (t) => {
   const s = await startHttpApp(t, { REQUEST_TIMEOUT: '1', UPLOAD_IDLE_TIMEOUT: '60', UPLOAD_MIN_RATE: '100000' })
   const upload = await newUpload(s, 'trickle@example.com')
-  const conn = await connectRaw(portOf(s))
+  const conn = await connectRaw(t, portOf(s))
   conn.write(requestHead('PUT', upload.path, { 'content-length': 10_000_000 }))
   // Never idle, but about 200 bytes a second.
   conn.trickle(Buffer.alloc(10, 0x50), 50)

@@ -3,6 +3,7 @@
  * that fetch and node:http will not send. The answer is read until the server closes.
  */
 import net from 'node:net'
+import type { TestContext } from 'node:test'
 
 export interface RawAnswer {
   status: number
@@ -18,8 +19,10 @@ export interface RawConnection {
   closed: Promise<string>
 }
 
-export async function connectRaw(port: number): Promise<RawConnection> {
+/** Connects to a loopback port; a test that times out drops the connection, so the server can close. */
+export async function connectRaw(t: TestContext, port: number): Promise<RawConnection> {
   const socket = net.connect(port, '127.0.0.1')
+  t.signal.addEventListener('abort', () => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve)
     socket.once('error', reject)
