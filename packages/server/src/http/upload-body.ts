@@ -14,6 +14,9 @@ import { exemptFromRequestTimeout } from './timeouts.ts'
 
 export function uploadBody(raw: IncomingMessage, timeouts: Timeouts): Readable {
   const body = new PassThrough()
+  // The consumer sees a failure through its own pipeline; a body cut before it reads (or
+  // after it refused the upload) has no reader, and its error must not end the process.
+  body.on('error', () => {})
   const cut = () => {
     if (!raw.complete) body.destroy(new Error('the client went away before the upload ended'))
   }
@@ -39,11 +42,15 @@ export function uploadBody(raw: IncomingMessage, timeouts: Timeouts): Readable {
     received += chunk.length
     idle.refresh()
   })
+  // Read to the end, or refused or cut off (its connection then closes): the clock stops.
+  const socket = raw.socket
   const settle = () => {
     clearTimeout(idle)
     clearTimeout(slow)
+    socket.off('close', settle)
   }
   raw.once('end', settle)
+  socket.once('close', settle)
   body.once('close', () => {
     settle()
     raw.off('close', cut)
