@@ -40,13 +40,15 @@ function onClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket
 /** Server options for the headers timeout and connection errors. */
 export function connectionOptions(timeouts: Timeouts): { http: ServerOptions; clientErrorHandler: typeof onClientError } {
   return {
-    // Node checks every 30 s by default, which would stretch a short timeout by that much.
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) },
+    // REQUEST_TIMEOUT is enforced below, as uploads are exempt. Node checks headers every
+    // 30 s by default, which would stretch a short timeout by that much; each second is cheap.
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: 0, connectionsCheckingInterval: 1000 },
     clientErrorHandler: onClientError,
   }
 }
 
-const requestTimers = new WeakMap<IncomingMessage, NodeJS.Timeout>()
+/** How to stop each running request's clock. */
+const requestClocks = new WeakMap<IncomingMessage, () => void>()
 
 /**
  * Cuts a request whose body is not all in within `ms` of its headers, whether a route reads
@@ -55,21 +57,26 @@ const requestTimers = new WeakMap<IncomingMessage, NodeJS.Timeout>()
  */
 export function enforceRequestTimeout(server: Server, ms: number, log: FastifyBaseLogger): void {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket
     const timer = setTimeout(() => {
-      requestTimers.delete(req)
+      stop()
       if (req.complete) return
       log.debug('request body too slow; connection closed')
-      closeWithError(req.socket, 'requestTimeout', res)
+      closeWithError(socket, 'requestTimeout', res)
     }, ms)
-    requestTimers.set(req, timer)
-    const clear = () => exemptFromRequestTimeout(req)
-    req.once('end', clear)
-    req.once('close', clear)
+    const stop = () => {
+      clearTimeout(timer)
+      requestClocks.delete(req)
+      socket.off('close', stop)
+    }
+    requestClocks.set(req, stop)
+    req.once('end', stop)
+    // A kept-alive connection outlives its requests; a closed one ends them all.
+    socket.once('close', stop)
   })
 }
 
 /** For a body timed by its own progress instead (uploads). */
 export function exemptFromRequestTimeout(req: IncomingMessage): void {
-  clearTimeout(requestTimers.get(req))
-  requestTimers.delete(req)
+  requestClocks.get(req)?.()
 }
