@@ -29,7 +29,7 @@ export function uploadBody(raw: IncomingMessage, timeouts: Timeouts): Readable {
   const idle = setTimeout(() => {
     body.destroy(new ApiError('requestTimeout', `The upload sent nothing for ${timeouts.uploadIdleMs / 1000} s (UPLOAD_IDLE_TIMEOUT)`))
   }, timeouts.uploadIdleMs)
-  // Due when the bytes received so far are all the minimum rate asks for; re-armed while ahead.
+  // The bytes in so far meet the minimum rate until `owedAt`: checked again then, cut once behind.
   let slow: NodeJS.Timeout | undefined
   const checkRate = () => {
     const owedAt = Math.max(timeouts.requestMs, (received * 1000) / timeouts.uploadMinRate)
