@@ -53,6 +53,10 @@ export const ErrorTable = {
   ticketUsed: entry(1015, 409, 'Ticket already used'),
   /** An upload the server could not accept or process; `message` says why. */
   uploadFailed: entry(1016, 422, 'Upload failed'),
+  /** A client too slow to send its request (headers, body, or an upload's bytes); the connection closes. */
+  requestTimeout: entry(1017, 408, 'Request timeout'),
+  /** Request headers larger than the server reads; the connection closes. */
+  headersTooLarge: entry(1018, 431, 'Request header fields too large'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable
@@ -89,11 +93,13 @@ export function errorNameForStatus(status: number): ErrorName {
     case 403: return 'forbidden'
     case 404: return 'notFound'
     case 405: return 'methodNotAllowed'
+    case 408: return 'requestTimeout'
     case 409: return 'conflict'
     case 413: return 'payloadTooLarge'
     case 415: return 'unsupportedMediaType'
     case 422: return 'invalidInput'
     case 429: return 'tooManyRequests'
+    case 431: return 'headersTooLarge'
     case 503: return 'unavailable'
     default: return status >= 500 ? 'internal' : 'badRequest'
   }

@@ -2,6 +2,7 @@
  * `buildApp(options)`: the whole server, without listening. Tests drive it with `inject`;
  * `main.ts` adds configuration, migrations and `listen`.
  */
+import type { Server } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
@@ -14,6 +15,7 @@ import { registerAuth } from './http/auth.ts'
 import { registerBodyParsers } from './http/body.ts'
 import { registerErrorHandling } from './http/errors.ts'
 import { loggerOptions } from './http/logging.ts'
+import { connectionOptions, enforceRequestTimeout } from './http/timeouts.ts'
 import type { App, RouteAuth } from './http/types.ts'
 import { registerValidation } from './http/validation.ts'
 import { createServices } from './services/index.ts'
@@ -73,7 +75,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...connectionOptions(config.timeouts),
   })
+  enforceRequestTimeout(fastify.server as Server, config.timeouts.requestMs, fastify.log)
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as App
 
   const services = createServices({ config, database, now: options.now ?? Date.now, log: app.log })

@@ -14,6 +14,18 @@ export interface RateLimits {
   windowMs: number
 }
 
+/** How long a slow client may hold a connection (milliseconds; an upload's rate in bytes/s). */
+export interface Timeouts {
+  /** From a request's first byte until its headers are in. */
+  headersMs: number
+  /** From a request's headers until its whole body is in (uploads: the grace before the rate counts). */
+  requestMs: number
+  /** An upload body that sends nothing for this long is cut. */
+  uploadIdleMs: number
+  /** The least average rate of an upload body once past `requestMs`, bytes per second. */
+  uploadMinRate: number
+}
+
 export interface SmtpConfig {
   url: string
   from: string
@@ -57,6 +69,7 @@ export interface Config {
   rateLimits: RateLimits
   smtp: SmtpConfig | undefined
   bodyLimit: number
+  timeouts: Timeouts
   trustProxy: boolean
   logLevel: string
   /** How many live presets of each type one user may keep in the cloud. */
@@ -184,6 +197,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     smtp,
     bodyLimit: integer(env, 'BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    timeouts: {
+      headersMs: integer(env, 'HEADERS_TIMEOUT', 10, 1, 3600) * 1000,
+      requestMs: integer(env, 'REQUEST_TIMEOUT', 30, 1, 3600) * 1000,
+      uploadIdleMs: integer(env, 'UPLOAD_IDLE_TIMEOUT', 30, 1, 3600) * 1000,
+      uploadMinRate: integer(env, 'UPLOAD_MIN_RATE', 10240, 0, 1024 * 1024 * 1024),
+    },
     trustProxy: trustProxy === 'true',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     settingQuotas: {

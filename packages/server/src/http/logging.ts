@@ -1,20 +1,19 @@
 /**
- * Logger options: request lines without secrets. Headers and bodies are never logged;
- * URLs lose ticket path segments and the values of sensitive query parameters.
+ * Logger options: request lines without secrets. Headers and bodies are never logged, and
+ * one rule (`redactSecrets`) runs over every line the logger writes, so a URL is redacted
+ * wherever it appears: request lines, error messages, the framework's own warnings.
  */
 import type { FastifyServerOptions } from 'fastify'
 
-const SENSITIVE_QUERY = /^(token|access_?token|refresh_?token|ticket|code|password|passwd|tfa_?code|tfa_?key|signature|sig)$/i
+/** The rest of a path after a `ticket` segment (`/user/ticket/<T>`, `/my/ticket/<T>`). */
+const TICKET_PATH = /(\/ticket\/)[^?#\s"\\]+/gi
+/** The value of a query parameter that carries a credential (`?sig=`, `?token=`, `?code=`, ...). */
+const SENSITIVE_QUERY =
+  /([?&](?:token|access_?token|refresh_?token|ticket|code|password|passwd|tfa_?code|tfa_?key|signature|sig)=)[^&#\s"\\]*/gi
 
-/** A URL safe to log: `/user/ticket/<T>` and sensitive query values become `[redacted]`. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf('?')
-  const path = (q < 0 ? url : url.slice(0, q)).replace(/(\/user\/ticket\/)[^/?#]+/i, '$1[redacted]')
-  if (q < 0) return path
-  const params = new URLSearchParams(url.slice(q + 1))
-  const kept: string[] = []
-  for (const [k, v] of params) kept.push(`${encodeURIComponent(k)}=${SENSITIVE_QUERY.test(k) ? '[redacted]' : encodeURIComponent(v)}`)
-  return `${path}?${kept.join('&')}`
+/** Text safe to log: ticket path segments and sensitive query values become `[redacted]`. */
+export function redactSecrets(text: string): string {
+  return text.replace(TICKET_PATH, '$1[redacted]').replace(SENSITIVE_QUERY, '$1[redacted]')
 }
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
@@ -26,8 +25,9 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     },
     serializers: {
       req(request: { method: string; url: string; ip?: string }) {
-        return { method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }
+        return { method: request.method, url: request.url, remoteAddress: request.ip }
       },
     },
+    hooks: { streamWrite: redactSecrets },
   }
 }

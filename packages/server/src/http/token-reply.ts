@@ -1,4 +1,8 @@
-/** Renders a login outcome as the token body: the seven fields Bambu Studio insists on, and `success`. */
+/**
+ * Renders a login outcome as the token body: the seven fields Bambu Studio insists on, and
+ * `success`. Such answers are never cached.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TokenReply } from '@bambu-cloud/protocol'
 import type { LoginOutcome } from '../services/login.ts'
 import type { TokenPair } from '../services/tokens.ts'
@@ -25,4 +29,9 @@ export function pairReply(pair: TokenPair): TokenReply {
     loginType: '',
     success: true,
   }
+}
+
+/** `onRequest` of a route whose answers carry tokens or tickets: no browser or proxy may keep them. */
+export async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store')
 }

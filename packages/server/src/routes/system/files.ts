@@ -51,7 +51,7 @@ export default async function fileRoutes(app: App) {
       await files.checkSignature('PUT', pathOf(request), request.query as Record<string, unknown>)
       const target = parseUploadTarget(request.params.project_id, request.params.file)
       if (!target) throw new ApiError('notFound', 'No such upload')
-      const body = uploadBody(request.raw)
+      const body = uploadBody(request.raw, app.config.timeouts)
       const length = declaredLength(request)
       const info = target.kind === 'project' ? await uploads.receive(target, body, length) : await printFiles.receive(target, body, length)
       return reply.code(200).header('etag', `"${info.md5}"`).send()

@@ -11,7 +11,7 @@ import {
 } from '@bambu-cloud/protocol'
 import { ApiError } from '../../errors.ts'
 import { setTokenCookies } from '../../http/cookies.ts'
-import { pairReply, tokenReply } from '../../http/token-reply.ts'
+import { noStore, pairReply, tokenReply } from '../../http/token-reply.ts'
 import type { App } from '../../http/types.ts'
 import type { LoginOutcome } from '../../services/login.ts'
 
@@ -24,6 +24,7 @@ export default async function loginRoutes(app: App) {
     '/v1/user-service/user/login',
     {
       config: open,
+      onRequest: noStore,
       schema: {
         tags,
         summary: 'Log in with a password, or with an emailed code',
@@ -72,6 +73,7 @@ export default async function loginRoutes(app: App) {
     '/v1/user-service/user/tfa/login',
     {
       config: open,
+      onRequest: noStore,
       schema: { tags, summary: 'Finish a TFA login; tokens in the body', body: TfaLoginRequest, response: { 200: TokenReply, ...errors } },
     },
     async (request) => pairReply(await app.services.login.withTfa(request.body.tfaKey, request.body.tfaCode, request.ip)),
@@ -81,6 +83,7 @@ export default async function loginRoutes(app: App) {
     '/v1/user-service/user/refreshtoken',
     {
       config: open,
+      onRequest: noStore,
       schema: {
         tags,
         summary: 'Rotate a token pair',

@@ -1,7 +1,7 @@
 /** Slicer single sign-on: a logged-in client asks for a ticket; Studio trades it for tokens. */
 import { Type } from '@sinclair/typebox'
 import { ErrorBodySchema, TicketExchangeRequest, TicketReply, TokenReply } from '@bambu-cloud/protocol'
-import { pairReply } from '../../http/token-reply.ts'
+import { noStore, pairReply } from '../../http/token-reply.ts'
 import { principalOf, type App } from '../../http/types.ts'
 
 const tags = ['user-service: login']
@@ -10,6 +10,7 @@ export default async function ticketRoutes(app: App) {
   app.get(
     '/v1/user-service/user/ticket',
     {
+      onRequest: noStore,
       schema: { tags, summary: 'Issue a single-use sign-on ticket (5 minutes)', response: { 200: TicketReply } },
     },
     async (request) => app.services.tickets.issue(principalOf(request).uid, 'api'),
@@ -18,6 +19,7 @@ export default async function ticketRoutes(app: App) {
   app.post(
     '/v1/user-service/user/ticket/:ticket',
     {
+      onRequest: noStore,
       config: { auth: 'none' },
       schema: {
         tags,

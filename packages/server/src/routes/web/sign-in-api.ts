@@ -5,13 +5,14 @@
 import { CsrfErrorReply, ErrorBodySchema, SignInFormReply, SignInFormRequest, TfaLoginRequest, EmptyReply } from '@bambu-cloud/protocol'
 import { setTokenCookies } from '../../http/cookies.ts'
 import { csrfGuard } from '../../http/csrf.ts'
+import { noStore } from '../../http/token-reply.ts'
 import type { App } from '../../http/types.ts'
 
 const tags = ['web host: sign-in']
 const errors = { 400: ErrorBodySchema, 403: CsrfErrorReply, 429: ErrorBodySchema }
 
 export default async function signInApiRoutes(app: App) {
-  const onRequest = csrfGuard(app.config.webCsrf)
+  const onRequest = [noStore, csrfGuard(app.config.webCsrf)]
   app.post(
     '/api/sign-in/form',
     {

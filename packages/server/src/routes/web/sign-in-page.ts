@@ -249,15 +249,21 @@ function html(reply: FastifyReply, page: Page, status: number, body: string) {
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ')
-  return reply
-    .code(status)
-    .headers({ 'cache-control': 'no-store', 'content-security-policy': csp, 'x-frame-options': 'DENY' })
-    .type('text/html; charset=utf-8')
-    .send(body)
+  return reply.code(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(body)
+}
+
+/** Every answer of the page, errors and redirects included: never cached (it sets token cookies), never framed. */
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
 }
 
 export default async function signInPageRoutes(app: App) {
   const { login, tickets, accounts, tokens } = app.services
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(PAGE_HEADERS)
+  })
 
   /** The page's path and words; a language segment that is not a language tag is no page at all. */
   function pageOf(request: FastifyRequest): Page {
@@ -269,7 +275,7 @@ export default async function signInPageRoutes(app: App) {
   async function finish(reply: FastifyReply, page: Page, uid: number, handoff: Handoff) {
     if (handoff === 'ticket') {
       const { ticket } = await tickets.issue(uid, 'web')
-      return reply.code(303).header('cache-control', 'no-store').redirect(`${STUDIO_CALLBACK}?ticket=${encodeURIComponent(ticket)}`, 303)
+      return reply.code(303).redirect(`${STUDIO_CALLBACK}?ticket=${encodeURIComponent(ticket)}`, 303)
     }
     const user = await accounts.byUid(uid)
     // The slicer keeps a login of its own, as with a ticket, so signing out here leaves it signed in.
