@@ -53,6 +53,12 @@ export const ErrorTable = {
   ticketUsed: entry(1015, 409, 'Ticket already used'),
   /** An upload the server could not accept or process; `message` says why. */
   uploadFailed: entry(1016, 422, 'Upload failed'),
+  /** A path parameter longer than the router accepts. */
+  uriTooLong: entry(1017, 414, 'URI too long', 'A path segment of the URL is too long'),
+  /** Request line and headers past the HTTP parser's limit. */
+  headersTooLarge: entry(1018, 431, 'Request header fields too large', 'The request line and headers are larger than the server accepts'),
+  /** A request whose headers or body did not arrive in time. */
+  requestTimeout: entry(1019, 408, 'Request timeout', 'The request did not arrive in time'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable
@@ -79,10 +85,13 @@ export function errorNameForStatus(status: number): ErrorName {
     case 404: return 'notFound'
     case 405: return 'methodNotAllowed'
     case 409: return 'conflict'
+    case 408: return 'requestTimeout'
     case 413: return 'payloadTooLarge'
+    case 414: return 'uriTooLong'
     case 415: return 'unsupportedMediaType'
     case 422: return 'invalidInput'
     case 429: return 'tooManyRequests'
+    case 431: return 'headersTooLarge'
     case 503: return 'unavailable'
     default: return status >= 500 ? 'internal' : 'badRequest'
   }

@@ -12,7 +12,7 @@ import type { Config } from './config.ts'
 import type { DatabaseHandle } from './db/database.ts'
 import { registerAuth } from './http/auth.ts'
 import { registerBodyParsers } from './http/body.ts'
-import { registerErrorHandling } from './http/errors.ts'
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/errors.ts'
 import { loggerOptions } from './http/logging.ts'
 import type { App, RouteAuth } from './http/types.ts'
 import { registerValidation } from './http/validation.ts'
@@ -72,6 +72,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors,
+    clientErrorHandler,
   })
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as App
 

@@ -3,8 +3,9 @@
  * as the wire envelope from the error table. Never a stack trace, never a framework body.
  */
 import FindMyWay from 'find-my-way'
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
-import { errorBody, errorNameForStatus, type ErrorBody } from '@bambu-cloud/protocol'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ErrorTable, errorBody, errorNameForStatus, type ErrorBody, type ErrorName } from '@bambu-cloud/protocol'
 import { ApiError } from '../errors.ts'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -19,6 +20,39 @@ function scrub(body: ErrorBody): ErrorBody {
 
 function send(reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
   reply.headers(headers).code(status).type('application/json; charset=utf-8').send(scrub(body))
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any route runs (a URL whose
+ * percent-encoding is broken, a path segment past the router's length limit).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return send(reply, 414, errorBody('uriTooLong'))
+  if (error.code === 'FST_ERR_BAD_URL') return send(reply, 400, errorBody('badRequest', 'The URL is not valid percent-encoding'))
+  return send(reply, 500, errorBody('internal', 'The server could not complete the request'))
+}
+
+/**
+ * The HTTP server's `clientError`: requests Node's parser refuses before Fastify sees them
+ * (headers too large, a malformed request line or header, a request that never finished).
+ * Only a socket is left, so the envelope is written as raw HTTP/1.1.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [name, message]: [ErrorName, string | undefined] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? ['headersTooLarge', undefined]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['requestTimeout', undefined]
+        : ['badRequest', 'The request is not valid HTTP/1.1']
+  const status = ErrorTable[name].status
+  const body = JSON.stringify(errorBody(name, message))
+  this.log.debug({ err }, 'client error')
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${ErrorTable[name].error}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
