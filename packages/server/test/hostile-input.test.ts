@@ -77,22 +77,29 @@ test('integers past 2^53 are a 400 naming the field; the largest safe integer st
   const { accessToken } = await s.login('maker@example.com')
   const auth = bearer(accessToken)
   const tooBig = (where: string, limit: string) => ({ code: 1002, error: 'Bad request', message: `${where} must be ${limit}` })
+  const SAFE = '<= 9007199254740991'
+  // Task status, message type and plate index live in 32-bit columns.
+  const INT32 = '<= 2147483647'
   for (const value of ['9007199254740992', '9223372036854775808', '18446744073709551616', '1e300']) {
-    for (const field of ['after', 'offset', 'status', 'limit']) {
-      assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/tasks?${field}=${value}`, headers: auth }), 400, tooBig(`querystring/${field}`, '<= 9007199254740991'))
+    for (const [field, limit] of [['after', SAFE], ['offset', SAFE], ['limit', SAFE], ['status', INT32]]) {
+      assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/tasks?${field}=${value}`, headers: auth }), 400, tooBig(`querystring/${field}`, limit!))
     }
-    for (const field of ['type', 'after', 'offset']) {
-      assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/messages?${field}=${value}`, headers: auth }), 400, tooBig(`querystring/${field}`, '<= 9007199254740991'))
+    for (const [field, limit] of [['after', SAFE], ['offset', SAFE], ['type', INT32]]) {
+      assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/messages?${field}=${value}`, headers: auth }), 400, tooBig(`querystring/${field}`, limit!))
     }
-    assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/task/${value}`, headers: auth }), 400, tooBig('params/id', '<= 9007199254740991'))
-    assertError(await s.request({ method: 'GET', url: `/v1/iot-service/api/user/profile/${value}?model_id=M1`, headers: auth }), 400, tooBig('params/profile_id', '<= 9007199254740991'))
-    assertError(await s.admin({ method: 'GET', url: `/admin/v1/users/${value}` }), 400, tooBig('params/uid', '<= 9007199254740991'))
+    assertError(await s.request({ method: 'GET', url: `/v1/user-service/my/task/${value}`, headers: auth }), 400, tooBig('params/id', SAFE))
+    assertError(await s.request({ method: 'GET', url: `/v1/iot-service/api/user/profile/${value}?model_id=M1`, headers: auth }), 400, tooBig('params/profile_id', SAFE))
+    assertError(await s.admin({ method: 'GET', url: `/admin/v1/users/${value}` }), 400, tooBig('params/uid', SAFE))
+  }
+  assertError(await s.request({ method: 'GET', url: '/v1/user-service/my/tasks?status=2147483648', headers: auth }), 400, tooBig('querystring/status', INT32))
+  assertError(await s.request({ method: 'GET', url: '/v1/user-service/my/messages?type=2147483648', headers: auth }), 400, tooBig('querystring/type', INT32))
+  for (const value of [2 ** 31, 2 ** 53, 2 ** 63, 1e300]) {
+    const plate = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers: auth, payload: { deviceId: '00M00A9A0000001', plateIndex: value } })
+    assertError(plate, 400, tooBig('body/plateIndex', INT32))
   }
   for (const value of [2 ** 53, 2 ** 63, 1e300]) {
-    for (const field of ['plateIndex', 'designId']) {
-      const res = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers: auth, payload: { deviceId: '00M00A9A0000001', [field]: value } })
-      assertError(res, 400, tooBig(`body/${field}`, '<= 9007199254740991'))
-    }
+    const design = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers: auth, payload: { deviceId: '00M00A9A0000001', designId: value } })
+    assertError(design, 400, tooBig('body/designId', SAFE))
     // profileId is an integer or a digit string: either branch refuses it.
     const profile = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers: auth, payload: { deviceId: '00M00A9A0000001', profileId: value } })
     assert.equal(profile.statusCode, 400, profile.body)
@@ -103,7 +110,7 @@ test('integers past 2^53 are a 400 naming the field; the largest safe integer st
     400,
     tooBig('body/plateIndex', '>= 0'),
   )
-  const tasks = await s.request({ method: 'GET', url: `/v1/user-service/my/tasks?after=${Number.MAX_SAFE_INTEGER}&offset=${Number.MAX_SAFE_INTEGER}`, headers: auth })
+  const tasks = await s.request({ method: 'GET', url: `/v1/user-service/my/tasks?after=${Number.MAX_SAFE_INTEGER}&offset=${Number.MAX_SAFE_INTEGER}&status=2147483647`, headers: auth })
   assert.equal(tasks.statusCode, 200, tasks.body)
   assert.deepEqual(tasks.json(), { total: 0, hits: [] })
   // No such task: past validation, the usual answer for a task that is not the caller's.
