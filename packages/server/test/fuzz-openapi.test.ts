@@ -77,8 +77,15 @@ const hostileString = fc.oneof(
   fc.integer({ min: 1, max: 20000 }).map((n) => 'A'.repeat(n)),
 )
 const hostileNumber = fc.oneof(fc.constantFrom(...hostileNumbers), fc.double(), fc.integer())
+/** Stands for an array nested `n` deep; `bodyText` expands it (JSON.stringify itself would run out of stack). */
+const DEEP = '\u0001deep:'
+const deepValue = fc.integer({ min: 1, max: 20000 }).map((n) => `${DEEP}${n}`)
+const bodyText = (value: unknown) =>
+  (JSON.stringify(value) ?? '').replace(/"\\u0001deep:(\d+)"/g, (_, n: string) => '['.repeat(Number(n)) + ']'.repeat(Number(n)))
+
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   hostileString,
+  deepValue,
   hostileNumber,
   fc.constantFrom(null, true, false, [], {}, [null], { '\u0000': 1 }, { __proto: 1 }),
   fc.jsonValue({ maxDepth: 3 }),
@@ -88,38 +95,74 @@ function resolve(schema: Schema, components: Record<string, Schema>): Schema {
   return schema.$ref ? resolve(components[schema.$ref.split('/').pop()!] ?? {}, components) : schema
 }
 
-/** Values shaped like the schema most of the time (so they get past validation and into the domain), hostile otherwise. */
-function valueFor(schema: Schema, components: Record<string, Schema>, known: string[], depth = 0): fc.Arbitrary<unknown> {
-  const s = resolve(schema, components)
-  const shaped = shapedFor(s, components, known, depth)
-  return shaped === undefined ? hostileValue : fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 1, arbitrary: hostileValue })
+interface Vocabulary {
+  components: Record<string, Schema>
+  /** Strings worth trying for a field of this name (ids that exist, say). */
+  known(name: string): string[]
 }
 
-function shapedFor(s: Schema, components: Record<string, Schema>, known: string[], depth: number): fc.Arbitrary<unknown> | undefined {
+/** Mostly a valid value with one hostile spot (so the rest gets past validation and into the domain); sometimes all valid, sometimes all hostile. */
+function valueFor(schema: Schema, v: Vocabulary, name = ''): fc.Arbitrary<unknown> {
+  return fc.oneof({ weight: 1, arbitrary: validFor(schema, v, name) }, { weight: 3, arbitrary: hostileFor(schema, v, name) }, { weight: 1, arbitrary: hostileValue })
+}
+
+/** A value the schema accepts, as far as generating it simply allows: enums, patterns, bounds, existing ids. */
+function validFor(schema: Schema, v: Vocabulary, name: string, depth = 0): fc.Arbitrary<unknown> {
+  const s = resolve(schema, v.components)
   if (Array.isArray(s.enum)) return fc.constantFrom(...(s.enum as unknown[]))
   if (s.const !== undefined) return fc.constant(s.const)
   const union = (s.anyOf ?? s.oneOf) as Schema[] | undefined
-  if (union) return fc.oneof(...union.map((u) => valueFor(u, components, known, depth + 1)))
+  if (union) return fc.oneof(...union.map((u) => validFor(u, v, name, depth)))
   switch (s.type) {
-    case 'string':
-      return fc.oneof(fc.constantFrom(...known), fc.string({ maxLength: 24 }), hostileString)
+    case 'string': {
+      if (typeof s.pattern === 'string') return fc.stringMatching(new RegExp(s.pattern))
+      if (s.format === 'email') return fc.emailAddress()
+      const minLength = typeof s.minLength === 'number' ? s.minLength : 0
+      const maxLength = Math.max(minLength, Math.min(typeof s.maxLength === 'number' ? s.maxLength : 24, 24))
+      return fc.oneof(fc.constantFrom(...v.known(name)), fc.string({ minLength, maxLength }))
+    }
     case 'integer':
-    case 'number':
-      return fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constantFrom(...hostileNumbers), hostileString)
+    case 'number': {
+      const min = typeof s.minimum === 'number' ? s.minimum : 0
+      return fc.integer({ min, max: Math.min(typeof s.maximum === 'number' ? s.maximum : min + 50, min + 50) })
+    }
     case 'boolean':
-      return fc.oneof(fc.boolean(), fc.constantFrom('true', 0, 1))
+      return fc.boolean()
     case 'array':
-      return depth > 3 ? fc.constant([]) : fc.array(valueFor((s.items as Schema) ?? {}, components, known, depth + 1), { maxLength: 3 })
+      return depth > 3 ? fc.constant([]) : fc.array(validFor((s.items as Schema) ?? {}, v, name, depth + 1), { maxLength: 3 })
     case 'object': {
-      if (depth > 3) return fc.constant({})
-      const props = Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, valueFor(v, components, known, depth + 1)]))
-      const required = (s.required as string[] | undefined) ?? []
-      return fc.tuple(fc.record(props, { requiredKeys: required.filter((k) => k in props) }), fc.option(fc.tuple(hostileString, hostileValue), { freq: 4 })).map(
-        ([record, extra]) => (extra === null ? record : { ...record, [extra[0]]: extra[1] }),
-      )
+      const props = depth > 3 ? {} : Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, p]) => [k, validFor(p, v, k, depth + 1)]))
+      const required = ((s.required as string[] | undefined) ?? []).filter((k) => k in props)
+      return fc.record(props, { requiredKeys: required })
     }
     default:
-      return undefined
+      return fc.jsonValue({ maxDepth: 2 })
+  }
+}
+
+/** A value valid everywhere but in one spot, which holds something hostile (an object may get a hostile extra key instead). */
+function hostileFor(schema: Schema, v: Vocabulary, name: string, depth = 0): fc.Arbitrary<unknown> {
+  const s = resolve(schema, v.components)
+  switch (s.type) {
+    case 'string':
+      return hostileString
+    case 'integer':
+    case 'number':
+      return fc.oneof(fc.constantFrom(...hostileNumbers), hostileString)
+    case 'boolean':
+      return fc.constantFrom('true', 0, 1, null)
+    case 'array':
+      if (depth > 3) return hostileValue
+      return fc.tuple(fc.array(validFor((s.items as Schema) ?? {}, v, name, depth + 1), { maxLength: 2 }), hostileFor((s.items as Schema) ?? {}, v, name, depth + 1)).map(([valid, bad]) => [...valid, bad])
+    case 'object': {
+      if (depth > 3) return hostileValue
+      const valid = validFor(s, v, name, depth) as fc.Arbitrary<Record<string, unknown>>
+      const extra = fc.tuple(valid, fc.oneof(fc.string({ maxLength: 8 }), hostileString), fc.oneof(deepValue, hostileValue)).map(([r, k, bad]) => ({ ...r, [k]: bad }))
+      const spoilt = Object.entries(s.properties ?? {}).map(([k, p]) => fc.tuple(valid, hostileFor(p, v, k, depth + 1)).map(([r, bad]) => ({ ...r, [k]: bad })))
+      return fc.oneof(extra, ...spoilt)
+    }
+    default:
+      return hostileValue
   }
 }
 
@@ -138,29 +181,28 @@ const hostileBodyText = fc.oneof(
 /** Percent-encodes any text; a lone surrogate (which has no UTF-8 form) becomes U+FFFD first. */
 const encode = (text: string) => encodeURIComponent(text.replace(/\p{Cs}/gu, '\uFFFD'))
 
-function requestFor(op: Operation, components: Record<string, Schema>, known: string[]): fc.Arbitrary<FuzzRequest> {
-  const segment = (schema: Schema) =>
+function requestFor(op: Operation, v: Vocabulary): fc.Arbitrary<FuzzRequest> {
+  const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value) ?? '')
+  const segment = (param: Operation['pathParams'][number]) =>
     fc.oneof(
-      { weight: 3, arbitrary: valueFor(schema, components, known).map((v) => encode(typeof v === 'string' ? v : JSON.stringify(v) ?? '')) },
+      { weight: 3, arbitrary: valueFor(param.schema, v, param.name).map((value) => encode(text(value))) },
       { weight: 1, arbitrary: fc.constantFrom('%00', '%zz', '%', '%E0%A4%A', 'a'.repeat(500), '..', '%2e%2e', '-1', '1e400', '9223372036854775808') },
     )
-  const pathArb = fc.tuple(...op.pathParams.map((p) => segment(p.schema))).map((values) => {
+  const pathArb = fc.tuple(...op.pathParams.map(segment)).map((values) => {
     let i = 0
     return op.path.replace(/\{[^}]+\}/g, () => values[i++] ?? '')
   })
   const queryArb = fc
-    .array(
-      fc.oneof(
-        ...op.queryParams.map((p) => valueFor(p.schema, components, known).map((v) => [p.name, typeof v === 'string' ? v : JSON.stringify(v) ?? ''] as [string, string])),
-        fc.tuple(hostileString, hostileString),
-      ),
-      { maxLength: op.queryParams.length + 1 },
+    .tuple(
+      fc.tuple(...op.queryParams.map((p) => fc.option(valueFor(p.schema, v, p.name).map((value) => [p.name, text(value)] as [string, string]), { freq: 2 }))),
+      fc.oneof({ weight: 7, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(hostileString, hostileString) }),
     )
-    .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')}`))
+    .map(([declared, stray]) => [...declared, ...(stray === null ? [] : [stray])].filter((pair) => pair !== null))
+    .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, value]) => `${encode(k)}=${encode(value)}`).join('&')}`))
   const bodyArb: fc.Arbitrary<string | undefined> = ['GET', 'HEAD'].includes(op.method)
     ? fc.constant(undefined)
     : fc.oneof(
-        { weight: 4, arbitrary: (op.body ? valueFor(op.body, components, known) : hostileValue).map((v) => JSON.stringify(v) ?? '') },
+        { weight: 4, arbitrary: (op.body ? valueFor(op.body, v) : hostileValue).map(bodyText) },
         { weight: 1, arbitrary: hostileBodyText },
       )
   const credential = fc.oneof(
@@ -233,14 +275,21 @@ function checkOutcome(res: Outcome) {
 }
 
 /**
- * A user whose token keeps working, owning the printer DEV_ID: a case may log the user out,
- * disable or delete it, or delete the printer, so a fresh pair is made when needed.
+ * A user whose token keeps working, owning the printer DEV_ID. A case may log the user out,
+ * disable or delete it, or delete the printer: after such a case (`mayHaveSpoilt`) both are
+ * checked, and a fresh pair made when needed.
  */
 function userSessions(s: TestApp) {
   let token: string | undefined
+  let suspect = true
   let n = 0
   return {
+    mayHaveSpoilt() {
+      suspect = true
+    },
     async token() {
+      if (token !== undefined && !suspect) return token
+      suspect = false
       if (token !== undefined) {
         const probe = await s.request({ method: 'GET', url: '/v1/user-service/my/profile', headers: { authorization: `Bearer ${token}` } })
         const printer = await s.admin({ method: 'GET', url: `/admin/v1/devices/${DEV_ID}` })
@@ -256,6 +305,10 @@ function userSessions(s: TestApp) {
   }
 }
 
+/** Cases after which the fuzzer's user or printer may be gone. */
+const spoils = (request: FuzzRequest, status: number) =>
+  status === 401 || (request.method !== 'GET' && (request.url.startsWith('/admin/') || request.url.includes('logout') || request.url.includes('bind')))
+
 test('every OpenAPI operation survives hostile input: no 5xx, 4xx in the envelope, still serving', { timeout: 600_000 }, async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED}`)
   const s = await startTestApp(t, { LOGIN_FAILURES_PER_ADDRESS: '1000000' })
@@ -265,7 +318,11 @@ test('every OpenAPI operation survives hostile input: no 5xx, 4xx in the envelop
   await sessions.token()
   const doc = (await s.request({ method: 'GET', url: '/openapi.json' })).json()
   const components = (doc.components?.schemas ?? {}) as Record<string, Schema>
-  const known = [DEV_ID, '1', '2', 'fuzz0@example.com', 'BL-P001', 'default', 'upload']
+  const vocabulary: Vocabulary = {
+    components,
+    known: (name) =>
+      /^dev(ice)?_?ids?$/i.test(name) ? [DEV_ID] : /account|email/i.test(name) ? ['fuzz0@example.com'] : [DEV_ID, '1', '2', 'BL-P001', 'default', 'upload'],
+  }
   const ops = operationsOf(doc)
   assert.ok(ops.length > 40, `only ${ops.length} operations in /openapi.json`)
 
@@ -274,12 +331,13 @@ test('every OpenAPI operation survives hostile input: no 5xx, 4xx in the envelop
       : c === 'admin' ? [['authorization', `Bearer ${ADMIN_TOKEN}`]]
         : c === 'garbage' ? [['authorization', 'Bearer not-a-token']] : []
 
-  const anyRequest = fc.oneof(...ops.map((op) => requestFor(op, components, known)))
+  const anyRequest = fc.oneof(...ops.map((op) => requestFor(op, vocabulary)))
 
   await assertProperty(
     fc.asyncProperty(anyRequest, async (request) => {
       const headers = Object.fromEntries([...request.headers, ...(await credentialHeader(request.credential))])
       const res = await s.app.inject({ method: request.method as 'GET', url: request.url, headers, ...(request.body === undefined ? {} : { payload: request.body }) })
+      if (spoils(request, res.statusCode)) sessions.mayHaveSpoilt()
       checkOutcome({ status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: res.body })
     }),
     { seed: SEED, numRuns: INJECTED_CASES },
@@ -291,6 +349,7 @@ test('every OpenAPI operation survives hostile input: no 5xx, 4xx in the envelop
         ? rawRequestText('GET', request.target, [...(request.header ? [request.header] : []), ...(await credentialHeader('user'))])
         : rawRequestText(request.method, request.url, [...request.headers, ...(await credentialHeader(request.credential))], request.body ?? '')
       const res = await rawExchange(port, text)
+      if ('target' in request || spoils(request, res.status)) sessions.mayHaveSpoilt()
       checkOutcome({ status: res.status, contentType: res.headers['content-type'] ?? '', body: res.body })
     }),
     { seed: SEED + 1, numRuns: SOCKET_CASES },

@@ -70,6 +70,29 @@ test('a NUL character in queries, path parameters and free-form JSON is refused 
   assert.deepEqual(settings.json(), { message: 'success', code: null, error: null, print: empty, printer: empty, filament: empty })
 })
 
+test('a body nesting deeper than 64 levels is a 400, wherever the schema lets free JSON through', async (t) => {
+  const s = await startTestApp(t)
+  await s.createUser('maker@example.com')
+  await addDevice(s, 'maker@example.com', '00M00A9A0000001')
+  const { accessToken } = await s.login('maker@example.com')
+  const headers = { ...bearer(accessToken), 'content-type': 'application/json' }
+  const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels)
+  const tooDeep = { code: 1002, error: 'Bad request', message: 'body must not nest deeper than 64 levels' }
+  // 5000 levels was a 500 (the stack ran out storing it). The body itself is the first level.
+  for (const levels of [64, 5000, 100_000]) {
+    assertError(await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers, payload: `{"deviceId":"00M00A9A0000001","extra":${nested(levels)}}` }), 400, tooDeep)
+    assertError(
+      await s.request({ method: 'POST', url: '/v1/iot-service/api/slicer/setting', headers, payload: `{"type":"filament","name":"PLA","version":"1.0.0.0","setting":{"inherits":"x","deep":${nested(levels)}}}` }),
+      400,
+      tooDeep,
+    )
+    assertError(await s.admin({ method: 'POST', url: '/admin/v1/devices/00M00A9A0000001/report', headers: { 'content-type': 'application/json' }, payload: `{"print":${nested(levels)}}` }), 400, tooDeep)
+  }
+  const deepest = await s.request({ method: 'POST', url: '/v1/user-service/my/task', headers, payload: `{"deviceId":"00M00A9A0000001","extra":${nested(63)}}` })
+  assert.equal(deepest.statusCode, 200, deepest.body)
+  assert.equal(typeof deepest.json().id, 'number')
+})
+
 test('integers past 2^53 are a 400 naming the field; the largest safe integer still passes', async (t) => {
   const s = await startTestApp(t)
   await s.createUser('maker@example.com')

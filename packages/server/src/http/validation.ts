@@ -2,10 +2,10 @@
  * Schema validation: bodies are checked strictly (a number is not a string), while query
  * strings and path parameters are coerced, since on the wire they are always text.
  *
- * Two rules hold for every route, whatever its schema says, because the databases cannot
- * keep what they forbid: no string or key may hold U+0000 (PostgreSQL text refuses it), and
- * every integer lies within ±(2^53 - 1) (the exact range of a JSON number, and well inside
- * the 64-bit columns).
+ * Three rules hold for every route, whatever its schema says, because the server cannot
+ * keep what they forbid: no string or key may hold U+0000 (PostgreSQL text refuses it),
+ * no value nests deeper than MAX_DEPTH, and every integer lies within ±(2^53 - 1) (the
+ * exact range of a JSON number, and well inside the 64-bit columns).
  */
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
@@ -38,30 +38,37 @@ function withSafeIntegers(schema: unknown): unknown {
   return copy
 }
 
-/** Where in a parsed value a string or key holds U+0000 (`/a/0`), or undefined. Iterative: bodies may nest deeply. */
-function nulPath(value: unknown): string | undefined {
-  const pending: [unknown, string][] = [[value, '']]
+/**
+ * Deeper than any wire shape (a printer report nests about six levels); much deeper input
+ * would exhaust the stack of recursive code further on (JSON.stringify, say).
+ */
+const MAX_DEPTH = 64
+
+/** Why a parsed value cannot be kept (a NUL in a string or key, or nesting past MAX_DEPTH), or undefined. Iterative, so depth itself is safe. */
+function unstorable(value: unknown, part: string): string | undefined {
+  const pending: [unknown, string, number][] = [[value, part, 0]]
   while (pending.length > 0) {
-    const [item, path] = pending.pop()!
+    const [item, path, depth] = pending.pop()!
     if (typeof item === 'string') {
-      if (item.includes('\u0000')) return path
-    } else if (Array.isArray(item)) {
-      item.forEach((v, i) => pending.push([v, `${path}/${i}`]))
-    } else if (item !== null && typeof item === 'object' && !ArrayBuffer.isView(item)) {
-      for (const [k, v] of Object.entries(item)) {
-        if (k.includes('\u0000')) return `${path}/${k.replaceAll('\u0000', '\\u0000')}`
-        pending.push([v, `${path}/${k}`])
-      }
+      if (item.includes('\u0000')) return `${path} must not contain a NUL character (U+0000)`
+      continue
+    }
+    if (item === null || typeof item !== 'object' || ArrayBuffer.isView(item)) continue
+    if (depth === MAX_DEPTH) return `${part} must not nest deeper than ${MAX_DEPTH} levels`
+    for (const [k, v] of Object.entries(item)) {
+      const at = `${path}/${k.replaceAll('\u0000', '\\u0000')}`
+      if (k.includes('\u0000')) return `${at} must not contain a NUL character (U+0000)`
+      pending.push([v, at, depth + 1])
     }
   }
   return undefined
 }
 
-function refuseNul(request: FastifyRequest): void {
-  const parts = { params: request.params, querystring: request.query, body: request.body } as const
+function refuseUnstorable(request: FastifyRequest): void {
+  const parts = { params: request.params, querystring: request.query, body: request.body }
   for (const [part, value] of Object.entries(parts)) {
-    const at = nulPath(value)
-    if (at !== undefined) throw new ApiError('badRequest', `${part}${at} must not contain a NUL character (U+0000)`)
+    const problem = unstorable(value, part)
+    if (problem !== undefined) throw new ApiError('badRequest', problem)
   }
 }
 
@@ -71,5 +78,5 @@ export function registerValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(withSafeIntegers(schema) as object),
   )
-  app.addHook('preValidation', async (request) => refuseNul(request))
+  app.addHook('preValidation', async (request) => refuseUnstorable(request))
 }
