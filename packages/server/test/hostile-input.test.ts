@@ -39,6 +39,8 @@ test('a NUL character in any field of the unauthenticated login routes is a 400 
   }
   // A NUL in a key, and percent-encoded in a form body and in a path parameter.
   assertError(await s.request({ method: 'POST', url: '/v1/user-service/user/login', headers: { 'content-type': 'application/json' }, payload: '{"account":"maker@example.com","x\\u0000":1}' }), 400, nulRefused('body/x\\u0000'))
+  // A long key is cut short in the message.
+  assertError(await s.request({ method: 'POST', url: '/v1/user-service/user/login', payload: { account: 'maker@example.com', [`${'k'.repeat(100)}\u0000`]: 1 } }), 400, nulRefused(`body/${'k'.repeat(64)}…`))
   assertError(await s.request({ method: 'POST', url: '/api/sign-in/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'account=a%00b&password=x' }), 400, nulRefused('body/account'))
   assertError(await s.request({ method: 'POST', url: '/v1/user-service/user/ticket/T%001', payload: {} }), 400, nulRefused('params/ticket'))
   // The account still logs in: nothing was half-written.

@@ -44,6 +44,12 @@ function withSafeIntegers(schema: unknown): unknown {
  */
 const MAX_DEPTH = 64
 
+/** A key as an error message names it: NUL spelled out, and never longer than a line. */
+function printable(key: string): string {
+  const shown = key.replaceAll('\u0000', '\\u0000')
+  return shown.length > 64 ? `${shown.slice(0, 64)}…` : shown
+}
+
 /** Why a parsed value cannot be kept (a NUL in a string or key, or nesting past MAX_DEPTH), or undefined. Iterative, so depth itself is safe. */
 function unstorable(value: unknown, part: string): string | undefined {
   const pending: [unknown, string, number][] = [[value, part, 0]]
@@ -56,7 +62,7 @@ function unstorable(value: unknown, part: string): string | undefined {
     if (item === null || typeof item !== 'object' || ArrayBuffer.isView(item)) continue
     if (depth === MAX_DEPTH) return `${part} must not nest deeper than ${MAX_DEPTH} levels`
     for (const [k, v] of Object.entries(item)) {
-      const at = `${path}/${k.replaceAll('\u0000', '\\u0000')}`
+      const at = `${path}/${printable(k)}`
       if (k.includes('\u0000')) return `${at} must not contain a NUL character (U+0000)`
       pending.push([v, at, depth + 1])
     }
