@@ -261,7 +261,12 @@ interface Outcome {
   body: string
 }
 
-/** Never a 5xx; every 4xx a JSON envelope: `code` a number, `error` a string, `message` a string when present, nothing else. */
+/**
+ * Never a 5xx; every 4xx a JSON envelope: `code` a number, `error` a string, `message` a
+ * string when present, nothing else. The one allowance: the real cloud's own errors (codes
+ * below 1000, such as `{"code":2,"error":"Incorrect password"}`) carry no `message`, as the
+ * error table says. No route answers a 4xx outside the envelope, so nothing else is exempt.
+ */
 function checkOutcome(res: Outcome) {
   const where = `${res.status} ${res.body.slice(0, 300)}`
   assert.ok(res.status < 500, `5xx: ${where}`)
