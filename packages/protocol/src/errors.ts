@@ -55,8 +55,10 @@ export const ErrorTable = {
   uploadFailed: entry(1016, 422, 'Upload failed'),
   /** A client too slow to send its request (headers, body, or an upload's bytes); the connection closes. */
   requestTimeout: entry(1017, 408, 'Request timeout'),
-  /** Request headers larger than the server reads; the connection closes. */
-  headersTooLarge: entry(1018, 431, 'Request header fields too large'),
+  /** Request line and headers past the HTTP parser's limit; the connection closes. */
+  headersTooLarge: entry(1018, 431, 'Request header fields too large', 'The request line and headers are larger than the server accepts'),
+  /** A path parameter longer than the router accepts. */
+  uriTooLong: entry(1019, 414, 'URI too long', 'A path segment of the URL is too long'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable
@@ -96,6 +98,7 @@ export function errorNameForStatus(status: number): ErrorName {
     case 408: return 'requestTimeout'
     case 409: return 'conflict'
     case 413: return 'payloadTooLarge'
+    case 414: return 'uriTooLong'
     case 415: return 'unsupportedMediaType'
     case 422: return 'invalidInput'
     case 429: return 'tooManyRequests'

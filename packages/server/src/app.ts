@@ -13,7 +13,7 @@ import type { Config } from './config.ts'
 import type { DatabaseHandle } from './db/database.ts'
 import { registerAuth } from './http/auth.ts'
 import { registerBodyParsers } from './http/body.ts'
-import { registerErrorHandling } from './http/errors.ts'
+import { frameworkErrors, registerErrorHandling } from './http/errors.ts'
 import { loggerOptions } from './http/logging.ts'
 import { connectionOptions, enforceRequestTimeout } from './http/timeouts.ts'
 import type { App, RouteAuth } from './http/types.ts'
@@ -76,6 +76,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ...connectionOptions(config.timeouts),
+    frameworkErrors,
   })
   enforceRequestTimeout(fastify.server as Server, config.timeouts.requestMs, fastify.log)
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as App

@@ -27,4 +27,7 @@ export function IotSuccess<P extends TProperties>(properties: P, description?: s
 /** A JSON object whose contents the API carries unchanged (a preset's `setting`, say). */
 export const FreeObject = Type.Object({}, { additionalProperties: true })
 
+/** The largest value a 32-bit column keeps (task status, plate index, message type): larger is refused in validation. */
+export const INT32_MAX = 2 ** 31 - 1
+
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])

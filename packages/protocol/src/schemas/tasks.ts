@@ -1,6 +1,6 @@
 /** user-service tasks (print history), messages and tickets. */
 import { Type, type Static } from '@sinclair/typebox'
-import { Nullable } from './common.ts'
+import { INT32_MAX, Nullable } from './common.ts'
 
 export const AmsDetail = Type.Object({}, { additionalProperties: true })
 
@@ -51,7 +51,7 @@ const listQuery = {
 
 export const TasksQuery = Type.Object({
   deviceId: Type.Optional(Type.String()),
-  status: Type.Optional(Type.Integer({ minimum: 0 })),
+  status: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
   ...listQuery,
 })
 export type TasksQuery = Static<typeof TasksQuery>
@@ -65,7 +65,7 @@ export const CreateTaskRequest = Type.Object(
     title: Type.Optional(Type.String({ maxLength: 512 })),
     modelId: Type.Optional(Type.String({ maxLength: 128 })),
     profileId: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d{0,16}$' })])),
-    plateIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+    plateIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
     designId: Type.Optional(Type.Integer({ minimum: 0 })),
     cover: Type.Optional(Type.String({ maxLength: 2048 })),
     weight: Type.Optional(Type.Number({ minimum: 0 })),
@@ -82,7 +82,7 @@ export const CreateTaskReply = Type.Object({ id: Type.Integer() })
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 0 }) })
 
-export const MessagesQuery = Type.Object({ type: Type.Optional(Type.Integer({ minimum: 0 })), ...listQuery })
+export const MessagesQuery = Type.Object({ type: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })), ...listQuery })
 export type MessagesQuery = Static<typeof MessagesQuery>
 
 export const MessageHit = Type.Object({

@@ -3,8 +3,8 @@
  * as the wire envelope from the error table. Never a stack trace, never a framework body.
  */
 import FindMyWay from 'find-my-way'
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
-import { errorBody, errorNameForStatus, type ErrorBody } from '@bambu-cloud/protocol'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ErrorTable, errorBody, errorNameForStatus, type ErrorBody, type ErrorName } from '@bambu-cloud/protocol'
 import { ApiError } from '../errors.ts'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -19,6 +19,16 @@ function scrub(body: ErrorBody): ErrorBody {
 
 function send(reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
   reply.headers(headers).code(status).type('application/json; charset=utf-8').send(scrub(body))
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any route runs (a URL whose
+ * percent-encoding is broken, a path segment past the router's length limit).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return send(reply, 414, errorBody('uriTooLong'))
+  if (error.code === 'FST_ERR_BAD_URL') return send(reply, 400, errorBody('badRequest', 'The URL is not valid percent-encoding'))
+  return send(reply, 500, errorBody('internal', 'The server could not complete the request'))
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -12,10 +12,10 @@ import { ErrorTable, errorBody, type ErrorName } from '@bambu-cloud/protocol'
 import type { Timeouts } from '../config.ts'
 
 /** Answers on the bare socket (the request was never handed to a route, or is abandoned), then closes it. */
-function closeWithError(socket: Socket, kind: ErrorName, inFlight: ServerResponse | undefined): void {
+function closeWithError(socket: Socket, kind: ErrorName, inFlight: ServerResponse | undefined, message?: string): void {
   if (socket.writable && !inFlight?.headersSent) {
     const { status } = ErrorTable[kind]
-    const body = JSON.stringify(errorBody(kind))
+    const body = JSON.stringify(errorBody(kind, message))
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -30,11 +30,13 @@ function closeWithError(socket: Socket, kind: ErrorName, inFlight: ServerRespons
  */
 function onClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const kind: ErrorName =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'requestTimeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headersTooLarge' : 'badRequest'
+  const [kind, message]: [ErrorName, string | undefined] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['requestTimeout', undefined]
+      : err.code === 'HPE_HEADER_OVERFLOW' ? ['headersTooLarge', undefined]
+        : ['badRequest', 'The request is not valid HTTP/1.1']
   this.log.debug({ code: err.code }, 'client error; connection closed')
   // As Node itself does: no answer of ours may be half-written on a kept-alive connection.
-  closeWithError(socket, kind, (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage)
+  closeWithError(socket, kind, (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage, message)
 }
 
 /** Server options for the headers timeout and connection errors. */
