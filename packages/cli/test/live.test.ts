@@ -28,7 +28,8 @@ test('watch prints merged states (JSON Lines with --json); pause, resume and sto
   await cli.admin('POST', '/admin/v1/devices', { dev_id: 'SIM000000000001', name: 'Virtual', dev_model_name: 'C11', dev_product_name: 'P1P', dev_access_code: '12345678', owner: 'ada@example.com' })
   await cli.login('ada@example.com')
   const url = `mqtts://127.0.0.1:${await brokerPort(cli)}`
-  const printer = new VirtualPrinter({ devId: 'SIM000000000001', accessCode: '12345678', timeScale: 300, reportIntervalMs: 100 })
+  // A print of 10 real minutes: pause, resume and stop are each a CLI process, slow on a busy machine.
+  const printer = new VirtualPrinter({ devId: 'SIM000000000001', accessCode: '12345678', timeScale: 300, reportIntervalMs: 100, printSeconds: 180_000 })
   t.after(() => printer.close())
   await printer.connectToCloud({ url, rejectUnauthorized: false })
   const live = ['--mqtt-url', url, '--insecure']

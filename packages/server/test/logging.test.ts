@@ -104,7 +104,7 @@ test('requests cut for slowness or refused as malformed log no secret', { timeou
   const malformed = await connectRaw(t, port)
   malformed.write(`GET /v1/user-service/my/ticket/${SECRET}?token=${SECRET} HTTP/1.1\r\nauthorization: Bearer ${SECRET}\r\nnot a header\r\n\r\n`)
   const refused = parseAnswer(await malformed.closed)
-  assert.deepEqual([refused.status, JSON.parse(refused.body)], [400, { code: 1002, error: 'Bad request' }])
+  assert.deepEqual([refused.status, JSON.parse(refused.body)], [400, { code: 1002, error: 'Bad request', message: 'The request is not valid HTTP/1.1' }])
 
   const log = s.log()
   assert.ok(log.includes('request body too slow; connection closed') && log.includes('client error; connection closed'), log)

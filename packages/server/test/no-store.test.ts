@@ -8,9 +8,11 @@ import type { LightMyRequestResponse } from 'fastify'
 import { PASSWORD, authenticatorCode, bearer, cookiesOf, startTestApp } from './helpers/app.ts'
 
 const STUDIO_UA = 'BBL-Slicer/v01.09.00.00 (Windows 10) Mozilla/5.0'
+/** A post of the page's own form, with its CSRF token as field and cookie (any value that matches). */
+const CSRF = 'x'.repeat(43)
 const form = (fields: Record<string, string>) => ({
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  payload: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `bbl_csrf_token=${CSRF}` },
+  payload: new URLSearchParams({ csrf: CSRF, ...fields }).toString(),
 })
 
 /** What in an answer is a credential: tokens or a ticket in the body, token cookies, a ticket in the redirect. */
@@ -21,6 +23,8 @@ function credentialsIn(res: LightMyRequestResponse): string[] {
     const body = res.json() as Record<string, unknown>
     for (const field of ['accessToken', 'refreshToken', 'ticket', 'tfaKey']) if (typeof body[field] === 'string' && body[field] !== '') found.push(field)
   }
+  // The slicer's window gets its tokens in the page's user_login message.
+  if (/^text\/html/.test(String(res.headers['content-type'])) && res.body.includes('user_login')) found.push('user_login message')
   return found
 }
 
@@ -48,11 +52,11 @@ test('every answer that carries tokens, a ticket or token cookies says Cache-Con
   answers['web sign-in form'] = await post('/api/sign-in/form', { account: 'plain@example.com', password: PASSWORD })
   const web = await post('/api/sign-in/form', { account: 'guarded@example.com', password: PASSWORD })
   answers['web sign-in TFA'] = await post('/api/sign-in/tfa', { tfaKey: web.json().tfaKey, tfaCode: authenticatorCode(secret, s.clock, 1) })
-  answers['sign-in page, password posted'] = await s.request({ method: 'POST', url: '/sign-in', ...form({ step: 'password', account: 'plain@example.com', password: PASSWORD, studio: '0' }) })
+  answers['sign-in page, password posted'] = await s.request({ method: 'POST', url: '/sign-in', ...form({ step: 'password', account: 'plain@example.com', password: PASSWORD, handoff: 'none' }) })
   answers['sign-in page, password posted from Studio'] = await s.request({
     method: 'POST',
     url: '/sign-in',
-    ...form({ step: 'password', account: 'plain@example.com', password: PASSWORD, studio: '1' }),
+    ...form({ step: 'password', account: 'plain@example.com', password: PASSWORD, handoff: 'ticket' }),
   })
   answers['sign-in page for Studio, already signed in'] = await s.request({
     method: 'GET',
@@ -81,7 +85,7 @@ test('the sign-in page may not be framed: frame-ancestors none and X-Frame-Optio
     assert.equal(res.headers['x-frame-options'], 'DENY')
     const csp = String(res.headers['content-security-policy'])
     assert.match(csp, /(^|;\s*)frame-ancestors 'none'(;|$)/)
-    // No script may run on the page at all; its one stylesheet is inline.
+    // Nothing loads from anywhere; only the page's own nonce'd style and script run.
     assert.match(csp, /(^|;\s*)default-src 'none'(;|$)/)
     assert.equal(res.headers['cache-control'], 'no-store')
   }

@@ -10,7 +10,7 @@ async function assertLoggedIn(cloud: Cloud, client: BambuCloud, result: LoginRes
   assert.equal(result.kind, 'tokens')
   if (result.kind !== 'tokens') throw new Error('unreachable')
   assertSchema(TokenReply, result, 'tokens')
-  assert.deepEqual(Object.keys(result).sort(), ['accessMethod', 'accessToken', 'expiresIn', 'kind', 'loginType', 'refreshExpiresIn', 'refreshToken', 'tfaKey'])
+  assert.deepEqual(Object.keys(result).sort(), ['accessMethod', 'accessToken', 'expiresIn', 'kind', 'loginType', 'refreshExpiresIn', 'refreshToken', 'success', 'tfaKey'])
   assert.equal(result.accessMethod, accessMethod)
   assert.equal(result.expiresIn, cloud.s.config.accessTokenTtl)
   assert.equal(result.refreshExpiresIn, cloud.s.config.accessTokenTtl)
