@@ -53,6 +53,8 @@ export const ErrorTable = {
   ticketUsed: entry(1015, 409, 'Ticket already used'),
   /** An upload the server could not accept or process; `message` says why. */
   uploadFailed: entry(1016, 422, 'Upload failed'),
+  /** An upload that would take its user past USER_STORAGE_QUOTA; `message` gives the quota. */
+  storageQuotaExceeded: entry(1017, 413, 'Storage quota exceeded'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable

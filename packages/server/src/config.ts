@@ -51,6 +51,8 @@ export interface Config {
   settingQuotas: Record<'print' | 'printer' | 'filament', number>
   /** The largest file a signed upload URL accepts, bytes. */
   maxUploadBytes: number
+  /** Bytes of project and print files (and uploads under way) one user may keep; null: no limit. */
+  userStorageQuota: number | null
   /** Seconds a signed upload URL stays valid. */
   uploadUrlTtl: number
   /** Seconds after which an upload never notified (or a print file never attached) is removed. */
@@ -172,6 +174,9 @@ export function loadConfig(env: Env = process.env): Config {
       filament: integer(env, 'SETTING_QUOTA_FILAMENT', 500, 0, 1_000_000),
     },
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    userStorageQuota: ['off', '0'].includes(env.USER_STORAGE_QUOTA?.trim().toLowerCase() ?? '')
+      ? null
+      : integer(env, 'USER_STORAGE_QUOTA', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadUrlTtl: integer(env, 'UPLOAD_URL_TTL', 900, 10, 7 * 86400),
     uploadAbandonAfter: integer(env, 'UPLOAD_ABANDON_AFTER', 3600, 60, 30 * 86400),
     mqtt: {
