@@ -3,6 +3,7 @@
  * A bad value stops the start with one line naming the variable.
  */
 import path from 'node:path'
+import { parseSecretsKey } from './lib/secret-box.ts'
 
 export interface RateLimits {
   /** Failed logins, codes and TFA tries per account per window. */
@@ -38,6 +39,8 @@ export interface Config {
   publicUrl: string
   /** Unset: generated on first start and kept in DATA_DIR. */
   adminToken: string | undefined
+  /** The key sealing secrets at rest; unset: generated on first start and kept in DATA_DIR/secrets.key. */
+  secretsKey: Buffer | undefined
   accessTokenTtl: number
   ticketTokenTtl: number
   tokenFormat: 'opaque' | 'jwt'
@@ -124,6 +127,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN must be at least 16 characters')
   }
+  let secretsKey: Buffer | undefined
+  if (env.SECRETS_KEY?.trim()) {
+    secretsKey = parseSecretsKey(env.SECRETS_KEY) ?? undefined
+    if (!secretsKey) throw new ConfigError('SECRETS_KEY must be 32 bytes written as base64 or hex (openssl rand -base64 32)')
+  }
   const corsOrigins = (env.CORS_ORIGINS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -154,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     publicUrl,
     adminToken,
+    secretsKey,
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 7776000, 60, 10 * 365 * 86400),
     ticketTokenTtl: integer(env, 'TICKET_TOKEN_TTL', 31536000, 60, 10 * 365 * 86400),
     tokenFormat,

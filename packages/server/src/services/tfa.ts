@@ -49,7 +49,7 @@ export class TfaService {
     if (row.spent_at !== null || row.expires_at <= now || row.failures >= TFA_MAX_FAILURES || row.disabled || !row.tfa_secret) {
       return { ok: false, uid: row.uid }
     }
-    const step = matchTotp(row.tfa_secret, tfaCode.trim(), now)
+    const step = matchTotp(this.ctx.secrets.open(row.tfa_secret), tfaCode.trim(), now)
     // The step must be newer than the last accepted one; the conditional update makes the
     // check and the claim one atomic act, so a code replayed concurrently loses.
     const claimed =

@@ -9,7 +9,7 @@
  * never both fit into the same free space.
  */
 import { randomBytes } from 'node:crypto'
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { ServiceContext } from '../context.ts'
 import type { Database } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
@@ -62,9 +62,9 @@ async function storedBytes(trx: Kysely<Database>, uid: number, exceptKey: string
   return sum(uploads?.bytes) + sum(prints?.bytes) + sum(claims?.bytes)
 }
 
-/** Serialises the quota decisions of one user (a row lock on PostgreSQL, the write lock on SQLite). */
-async function lockUser(trx: Kysely<Database>, uid: number): Promise<void> {
-  await sql`update users set uid = uid where uid = ${uid}`.execute(trx)
+/** Serialises the quota decisions of one user (SQLite writes one transaction at a time anyway). */
+async function lockUser(ctx: ServiceContext, trx: Kysely<Database>, uid: number): Promise<void> {
+  if (ctx.database.dialect === 'postgres') await trx.selectFrom('users').select('uid').where('uid', '=', uid).forUpdate().execute()
 }
 
 /** Claims the URL of `key` for one PUT: 409 when it is taken or used, 413 when the announced length does not fit. */
@@ -74,7 +74,7 @@ export async function claimUpload(ctx: ServiceContext, request: ClaimRequest): P
   const { db } = ctx.database
   const claimId = randomBytes(12).toString('hex')
   const quotaLeft = await db.transaction().execute(async (trx) => {
-    await lockUser(trx, uid)
+    await lockUser(ctx, trx, uid)
     if (await request.used(trx)) throw urlUsed()
     const left = quota === null ? null : Math.max(0, quota - (await storedBytes(trx, uid, key)))
     if (left !== null && declaredLength !== null && declaredLength > left) throw quotaExceeded(quota!)
@@ -90,7 +90,7 @@ export async function claimUpload(ctx: ServiceContext, request: ClaimRequest): P
   return {
     quotaLeft,
     async settle(trx, size) {
-      await lockUser(trx, uid)
+      await lockUser(ctx, trx, uid)
       if (quota !== null && (await storedBytes(trx, uid, key)) + size > quota) throw quotaExceeded(quota)
       await trx.deleteFrom('upload_claims').where('blob_key', '=', key).where('claim_id', '=', claimId).execute()
     },
