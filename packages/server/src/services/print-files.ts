@@ -117,7 +117,7 @@ export class PrintFileService {
       const nothing = async () => {}
       const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, nothing, claim)
       const gcode = await inspectStaged(staged, (file) => findPlateGcode(file, target.plate), nothing)
-      let id: number | undefined
+      let id: number
       try {
         id = await db.transaction().execute(async (trx) => {
           await claim.settle(trx, staged.size)
@@ -138,10 +138,14 @@ export class PrintFileService {
             .executeTakeFirstOrThrow()
           return row.id
         })
+      } catch (err) {
+        await staged.discard()
+        throw err
+      }
+      try {
         await staged.commit(key)
       } catch (err) {
-        await staged.discard().catch(() => {})
-        if (id !== undefined) await db.deleteFrom('print_files').where('id', '=', id).execute()
+        await db.deleteFrom('print_files').where('id', '=', id).execute()
         throw err
       }
       return { size: staged.size, md5: staged.md5 }

@@ -91,8 +91,8 @@ export class UploadService {
       uid: row.uid,
       declaredLength,
       used: async (trx) => {
-        const now = await trx.selectFrom('upload_tickets').select(['status', 'uploaded_at']).where('ticket', '=', ticket).executeTakeFirstOrThrow()
-        return now.status !== 'running' || now.uploaded_at !== null
+        const current = await trx.selectFrom('upload_tickets').select(['status', 'uploaded_at']).where('ticket', '=', ticket).executeTakeFirstOrThrow()
+        return current.status !== 'running' || current.uploaded_at !== null
       },
     })
     // A refused PUT fails the ticket (it holds the URL's claim, so no other PUT delivered meanwhile).
@@ -123,10 +123,14 @@ export class UploadService {
           // Failed meanwhile (the sweep gave it up): the URL takes nothing more.
           if (Number(stored.numUpdatedRows) !== 1) throw new ApiError('ticketUsed', 'This upload URL was already used')
         })
+      } catch (err) {
+        await staged.discard()
+        throw err
+      }
+      try {
         await staged.commit(key)
       } catch (err) {
-        await staged.discard().catch(() => {})
-        await db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).where('uploaded_at', '=', now).execute()
+        await db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).execute()
         throw err
       }
       return { size: staged.size, md5: staged.md5 }
