@@ -112,6 +112,8 @@ test('the server process: DATA_DIR 0700 and every file in it 0600, a looser one 
   const put = await fetch(server.url(uploadUrl.pathname + uploadUrl.search), { method: 'PUT', body: new Uint8Array(buildThreeMf({ plates: [SEED_PLATE] })) })
   assert.equal(put.status, 200)
 
+  // The broker (and its certificate) comes up just after HTTP.
+  for (let i = 0; i < 1000 && !server.stdout().includes('MQTT broker listening'); i++) await new Promise((r) => setTimeout(r, 20))
   const modes = new Map<string, number>()
   modes.set('.', fs.statSync(db.dataDir).mode & 0o777)
   for (const entry of fs.readdirSync(db.dataDir, { recursive: true, withFileTypes: true })) {
