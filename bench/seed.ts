@@ -11,9 +11,11 @@ import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadConfig } from '../packages/server/src/config.ts'
+import { loadSecretsKey } from '../packages/server/src/data-dir.ts'
 import { openDatabase, type DatabaseHandle } from '../packages/server/src/db/database.ts'
 import { migrateToLatest } from '../packages/server/src/db/migrate.ts'
 import type { Database } from '../packages/server/src/db/schema.ts'
+import { SecretBox } from '../packages/server/src/lib/secret-box.ts'
 import { AccountService } from '../packages/server/src/services/accounts.ts'
 import { liveFacts } from '../packages/server/src/services/device-state.ts'
 import { ALL_DEVICES, addTaskCount } from '../packages/server/src/services/tasks.ts'
@@ -94,7 +96,7 @@ export class Seeder {
     const handle = openDatabase(bench.url, { poolSize: 2 })
     await migrateToLatest(handle)
     const config = loadConfig({ DATABASE_URL: bench.url, DATA_DIR: bench.dataDir, LOG_LEVEL: 'silent' })
-    const ctx = { config, database: handle, now: Date.now, log: silent }
+    const ctx = { config, database: handle, now: Date.now, log: silent, secrets: new SecretBox(loadSecretsKey(config)) }
     // The real service, so the password hash is what a login checks (Argon2id: done once).
     const user = await new AccountService(ctx, new TokenService(ctx)).create({ account: ACCOUNT, password: PASSWORD, name: 'Bench' })
     const now = Date.now()

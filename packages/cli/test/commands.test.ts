@@ -8,7 +8,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadConfig } from '../../server/src/config.ts'
+import { loadSecretsKey } from '../../server/src/data-dir.ts'
 import { openDatabase } from '../../server/src/db/database.ts'
+import { SecretBox } from '../../server/src/lib/secret-box.ts'
 import { ProjectService } from '../../server/src/services/projects.ts'
 import { ADMIN_TOKEN, plainLines, startCli, type CliHarness } from './helpers/cli.ts'
 
@@ -107,7 +109,7 @@ test('projects: --json is the projects array of user/project; the table lists id
   const database = openDatabase(cli.db.url, { poolSize: 1 })
   t.after(() => database.db.destroy())
   const config = loadConfig({ DATABASE_URL: cli.db.url, DATA_DIR: cli.db.dataDir, ADMIN_TOKEN })
-  const projects = new ProjectService({ config, database, now: Date.now, log: console as unknown as FastifyBaseLogger })
+  const projects = new ProjectService({ config, database, now: Date.now, log: console as unknown as FastifyBaseLogger, secrets: new SecretBox(loadSecretsKey(config)) })
   const { uid } = await get('/v1/user-service/my/profile')
   await projects.createProject(uid, { name: 'Bracket' })
 

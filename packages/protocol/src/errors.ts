@@ -59,6 +59,8 @@ export const ErrorTable = {
   headersTooLarge: entry(1018, 431, 'Request header fields too large', 'The request line and headers are larger than the server accepts'),
   /** A path parameter longer than the router accepts. */
   uriTooLong: entry(1019, 414, 'URI too long', 'A path segment of the URL is too long'),
+  /** An upload that would take its user past USER_STORAGE_QUOTA; `message` gives the quota. */
+  storageQuotaExceeded: entry(1020, 413, 'Storage quota exceeded'),
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorName = keyof typeof ErrorTable

@@ -18,6 +18,7 @@ import { loggerOptions } from './http/logging.ts'
 import { connectionOptions, enforceRequestTimeout } from './http/timeouts.ts'
 import type { App, RouteAuth } from './http/types.ts'
 import { registerValidation } from './http/validation.ts'
+import { SecretBox } from './lib/secret-box.ts'
 import { createServices } from './services/index.ts'
 import adminDeviceRoutes from './routes/admin/devices.ts'
 import bindRoutes from './routes/iot-service/bind.ts'
@@ -49,6 +50,8 @@ export interface BuildOptions {
   database: DatabaseHandle
   /** The operator's admin token (main.ts resolves or generates it). */
   adminToken: string
+  /** The key sealing secrets at rest (SECRETS_KEY or DATA_DIR/secrets.key). */
+  secretsKey: Buffer
   /** Epoch milliseconds; tests move it. */
   now?: () => number
   /** Overrides the logger: false for none, or a stream to write JSON lines to (tests). */
@@ -81,7 +84,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   enforceRequestTimeout(fastify.server as Server, config.timeouts.requestMs, fastify.log)
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as App
 
-  const services = createServices({ config, database, now: options.now ?? Date.now, log: app.log })
+  const services = createServices({ config, database, now: options.now ?? Date.now, log: app.log, secrets: new SecretBox(options.secretsKey) })
   app.decorate('services', services)
   app.decorate('config', config)
   app.decorate('database', database)

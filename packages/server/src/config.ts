@@ -3,6 +3,7 @@
  * A bad value stops the start with one line naming the variable.
  */
 import path from 'node:path'
+import { parseSecretsKey } from './lib/secret-box.ts'
 
 export interface RateLimits {
   /** Failed logins, codes and TFA tries per account per window. */
@@ -58,6 +59,8 @@ export interface Config {
   publicUrl: string
   /** Unset: generated on first start and kept in DATA_DIR. */
   adminToken: string | undefined
+  /** The key sealing secrets at rest; unset: generated on first start and kept in DATA_DIR/secrets.key. */
+  secretsKey: Buffer | undefined
   accessTokenTtl: number
   ticketTokenTtl: number
   /** Seconds after a refresh in which the old refresh token still gets a pair instead of revoking the login. */
@@ -76,6 +79,8 @@ export interface Config {
   settingQuotas: Record<'print' | 'printer' | 'filament', number>
   /** The largest file a signed upload URL accepts, bytes. */
   maxUploadBytes: number
+  /** Bytes of project and print files (and uploads under way) one user may keep; null: no limit. */
+  userStorageQuota: number | null
   /** Seconds a signed upload URL stays valid. */
   uploadUrlTtl: number
   /** Seconds after which an upload never notified (or a print file never attached) is removed. */
@@ -149,6 +154,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN must be at least 16 characters')
   }
+  let secretsKey: Buffer | undefined
+  if (env.SECRETS_KEY?.trim()) {
+    secretsKey = parseSecretsKey(env.SECRETS_KEY) ?? undefined
+    if (!secretsKey) throw new ConfigError('SECRETS_KEY must be 32 bytes written as base64 or hex (openssl rand -base64 32)')
+  }
   const corsOrigins = (env.CORS_ORIGINS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -183,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     publicUrl,
     adminToken,
+    secretsKey,
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 7776000, 60, 10 * 365 * 86400),
     ticketTokenTtl: integer(env, 'TICKET_TOKEN_TTL', 31536000, 60, 10 * 365 * 86400),
     refreshReuseGrace: integer(env, 'REFRESH_REUSE_GRACE', 10, 0, 300),
@@ -211,6 +222,9 @@ export function loadConfig(env: Env = process.env): Config {
       filament: integer(env, 'SETTING_QUOTA_FILAMENT', 500, 0, 1_000_000),
     },
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    userStorageQuota: ['off', '0'].includes(env.USER_STORAGE_QUOTA?.trim().toLowerCase() ?? '')
+      ? null
+      : integer(env, 'USER_STORAGE_QUOTA', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadUrlTtl: integer(env, 'UPLOAD_URL_TTL', 900, 10, 7 * 86400),
     uploadAbandonAfter: integer(env, 'UPLOAD_ABANDON_AFTER', 3600, 60, 30 * 86400),
     mqtt: {

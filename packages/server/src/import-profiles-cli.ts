@@ -12,10 +12,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { ConfigError, loadConfig } from './config.ts'
+import { loadSecretsKey } from './data-dir.ts'
 import { openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { ApiError } from './errors.ts'
 import type { ProfileFiles } from './lib/profile-tree.ts'
+import { SecretBox } from './lib/secret-box.ts'
 import { SlicerSettingService } from './services/slicer-settings.ts'
 
 const USAGE = 'usage: npm run import-profiles -- DIR [--json]'
@@ -72,12 +74,12 @@ if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) fail(`not a dir
 
 try {
   const config = loadConfig()
-  fs.mkdirSync(config.dataDir, { recursive: true })
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const { files, unreadable } = readTree(dir)
   const database = openDatabase(config.databaseUrl)
   try {
     await migrateToLatest(database)
-    const settings = new SlicerSettingService({ config, database, now: Date.now, log: quiet })
+    const settings = new SlicerSettingService({ config, database, now: Date.now, log: quiet, secrets: new SecretBox(loadSecretsKey(config)) })
     const report = await settings.importProfiles(files)
     report.problems.unshift(...unreadable)
     if (json) {

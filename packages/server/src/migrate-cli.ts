@@ -6,7 +6,7 @@ import { migrateToLatest } from './db/migrate.ts'
 
 try {
   const config = loadConfig()
-  fs.mkdirSync(config.dataDir, { recursive: true })
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const database = openDatabase(config.databaseUrl)
   try {
     const applied = await migrateToLatest(database)

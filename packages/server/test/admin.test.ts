@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import argon2 from 'argon2'
+import { loadSecretsKey } from '../src/data-dir.ts'
+import { SecretBox } from '../src/lib/secret-box.ts'
 import { ADMIN_TOKEN, PASSWORD, bearer, startTestApp, type TestApp } from './helpers/app.ts'
 
 type Response = Awaited<ReturnType<TestApp['request']>>
@@ -58,8 +60,12 @@ async function countUsers(s: TestApp): Promise<number> {
   return (await s.database.db.selectFrom('users').select('uid').execute()).length
 }
 
+/** The stored row; its TFA secret, sealed at rest, opened with the server's key. */
 async function storedUser(s: TestApp, uid: number) {
-  return s.database.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst()
+  const row = await s.database.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst()
+  if (!row?.tfa_secret) return row
+  assert.ok(SecretBox.isSealed(row.tfa_secret), 'the TFA secret is sealed at rest')
+  return { ...row, tfa_secret: new SecretBox(loadSecretsKey(s.config)).open(row.tfa_secret) }
 }
 
 test('POST /admin/v1/users answers 201 with the record and its JSON types', async (t) => {

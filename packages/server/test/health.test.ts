@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
+import { loadSecretsKey } from '../src/data-dir.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { createTestDatabase } from './helpers/database.ts'
 import { startTestApp } from './helpers/app.ts'
@@ -17,7 +18,7 @@ test('/healthz is 503 when the database is not migrated, and when it is unreacha
   const tdb = await createTestDatabase()
   const config = loadConfig({ DATA_DIR: tdb.dataDir, DATABASE_URL: tdb.url })
   const database = openDatabase(config.databaseUrl)
-  const app = await buildApp({ config, database, adminToken: 'health-admin-token-0123456789', logger: false })
+  const app = await buildApp({ config, database, adminToken: 'health-admin-token-0123456789', secretsKey: loadSecretsKey(config), logger: false })
   t.after(async () => {
     await app.close()
     await tdb.drop()

@@ -2,6 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PASSWORD, bearer, cookiesOf, startTestApp, TOKEN_FIELDS } from './helpers/app.ts'
 import { verifyJwt } from '../src/lib/jwt.ts'
+import { loadSecretsKey } from '../src/data-dir.ts'
+import { SecretBox } from '../src/lib/secret-box.ts'
 
 
 test('password login answers all seven fields with their JSON types, and the same tokens as cookies', async (t) => {
@@ -98,7 +100,7 @@ test('TOKEN_FORMAT=jwt hands out signed JWTs whose payload names u_<uid> and exp
   assert.equal(typeof payload.exp, 'number')
   assert.equal(payload.exp, Math.floor(s.clock.ms / 1000) + 7776000)
   const secret = await s.database.db.selectFrom('server_secrets').select('value').where('name', '=', 'jwt').executeTakeFirstOrThrow()
-  assert.deepEqual(verifyJwt(body.accessToken, secret.value)?.username, `u_${user.uid}`)
+  assert.deepEqual(verifyJwt(body.accessToken, new SecretBox(loadSecretsKey(s.config)).open(secret.value))?.username, `u_${user.uid}`)
   assert.equal(verifyJwt(body.accessToken, 'some other secret'), null)
   const profile = await s.request({ method: 'GET', url: '/v1/user-service/my/profile', headers: bearer(body.accessToken) })
   assert.equal(profile.statusCode, 200)

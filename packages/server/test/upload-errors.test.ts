@@ -64,7 +64,6 @@ test('hostile or broken 3MFs fail in processing with their reason, and leave no 
   const ada = await user(s, 'ada@example.com')
   const cases: Array<[string, Fixture, string]> = [
     ['a 17 MiB thumbnail bomb', { plates: [SEED_PLATE], entries: { 'Metadata/plate_1.png': Buffer.alloc(17 * MiB) } }, 'Wrong file format: Metadata/plate_1.png is too large (17825792 bytes uncompressed; at most 16777216)'],
-    ['a config compressed past 100:1', { plates: [SEED_PLATE], entries: { 'Metadata/model_settings.config': ' '.repeat(2 * MiB) } }, 'Wrong file format: Metadata/model_settings.config is compressed more than 100:1, which only zip bombs do'],
     [
       'an entry larger than it claims',
       { plates: [SEED_PLATE], omit: ['Metadata/slice_info.config'], extra: [{ name: 'Metadata/slice_info.config', data: Buffer.alloc(MiB, 0x20), claim: { uncompressedSize: 100 } }] },
@@ -93,6 +92,37 @@ test('hostile or broken 3MFs fail in processing with their reason, and leave no 
   assert.deepEqual((await poll(ada, p.upload_ticket)).body, failed('Wrong file format: The archive has more than 10000 entries'))
   assert.deepEqual(filesUnder(s.filesDir), [])
   await stillServing(s, ada)
+})
+
+test('zip bombs are refused at the PUT from the directory alone: any entry over 1 MiB past 100:1, read or not; real files pass', async (t) => {
+  const s = await startHttpApp(t)
+  const ada = await user(s, 'ada@example.com')
+  const bomb = (name: string) => failed(`Wrong file format: ${name} is compressed more than 100:1, which only zip bombs do`)
+  const cases: Array<['project' | 'print', Fixture, string]> = [
+    // All zeros at about 1,000:1, named by no plate: it would never be inflated, and is still refused.
+    ['project', { plates: [SEED_PLATE], extra: [{ name: 'Metadata/unused.bin', data: Buffer.alloc(8 * MiB) }] }, 'Metadata/unused.bin'],
+    ['project', { plates: [SEED_PLATE], entries: { 'Metadata/model_settings.config': ' '.repeat(2 * MiB) } }, 'Metadata/model_settings.config'],
+    ['print', { plates: [{ ...SEED_PLATE, gcode: ';'.repeat(4 * MiB) }] }, 'Metadata/plate_1.gcode'],
+  ]
+  for (const [kind, fixture, name] of cases) {
+    const p = await create(ada)
+    const url = kind === 'project' ? p.upload_url : (await ada('GET', `/v1/iot-service/api/user/upload?models=${p.model_id}_${p.profile_id}_1.3mf`)).body.urls[0].url
+    const put = await putFile(url, buildThreeMf(fixture))
+    assert.deepEqual([put.status, put.body], [422, bomb(name)], `${kind}: ${name}`)
+    assert.deepEqual(filesUnder(s.filesDir), [], `${name}: nothing kept`)
+  }
+  // Real G-code (a few MiB at well under 10:1) and a small entry at any ratio pass, on both URLs.
+  let seed = 1
+  const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647
+  const lines = Array.from({ length: 120_000 }, () => `G1 X${(next() * 256).toFixed(3)} Y${(next() * 256).toFixed(3)} E${(next() * 2).toFixed(5)}\n`)
+  const gcode = lines.join('')
+  assert.ok(gcode.length > 3 * MiB)
+  const real = buildThreeMf({ plates: [{ ...SEED_PLATE, gcode }], extra: [{ name: 'Metadata/small.bin', data: Buffer.alloc(MiB) }] })
+  const p = await create(ada)
+  const print = (await ada('GET', `/v1/iot-service/api/user/upload?models=${p.model_id}_${p.profile_id}_1.3mf`)).body.urls[0].url
+  for (const url of [p.upload_url, print]) assert.equal((await putFile(url, real)).status, 200)
+  assert.equal((await notify(ada, p.upload_ticket)).status, 200)
+  assert.deepEqual((await pollUntilDone(ada, p.upload_ticket)).body, { message: 'success', code: null, error: null })
 })
 
 test('tickets: unknown, notified before the file, PUT or notified twice, used after success', async (t) => {

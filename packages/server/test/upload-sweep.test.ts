@@ -36,7 +36,7 @@ async function project(call: Call, options: { notify: boolean; print?: 'attached
 
 test('the sweep removes what was abandoned or whose project is gone, and keeps the rest', async (t) => {
   const s = await startHttpApp(t)
-  await s.createUser('ada@example.com')
+  const adaUser = await s.createUser('ada@example.com')
   const ada = s.as((await s.login('ada@example.com')).accessToken)
   const bob = await s.createUser('bob@example.com')
   const bobCall = s.as((await s.login('bob@example.com')).accessToken)
@@ -48,11 +48,14 @@ test('the sweep removes what was abandoned or whose project is gone, and keeps t
   const staging = path.join(s.filesDir, '.staging')
   fs.mkdirSync(staging, { recursive: true })
   fs.writeFileSync(path.join(staging, 'cut-off-by-a-crash'), 'partial')
+  // A PUT a crash cut off keeps its URL's claim until the sweep.
+  const crashedClaim = { blob_key: `projects/${abandoned.project_id}/upload-${'0'.repeat(32)}.3mf`, claim_id: 'crashed', uid: adaUser.uid, bytes: 7, created_at: s.clock.ms }
+  await s.database.db.insertInto('upload_claims').values(crashedClaim).execute()
   const all = [abandoned.key, loosePrint.key, loosePrint.printKey!, complete.key, complete.printKey!, bobs.key, bobs.printKey!].sort()
   assert.deepEqual(filesUnder(s.filesDir), [...all, '.staging/cut-off-by-a-crash'].sort())
 
   // Nothing is old enough yet: the sweep keeps everything.
-  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0 })
+  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0, staleClaims: 0 })
   assert.equal(filesUnder(s.filesDir).length, all.length + 1)
 
   const bobProject = (await bobCall('GET', `/v1/iot-service/api/user/project/${bobs.project_id}`)).body
@@ -61,7 +64,8 @@ test('the sweep removes what was abandoned or whose project is gone, and keeps t
   assert.equal(deleted.statusCode, 204, deleted.body)
 
   s.clock.advance(s.config.uploadAbandonAfter * 1000 + 60_000)
-  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 1, unattachedPrintFiles: 1, strayBlobs: 2, stagingLeftovers: 1 })
+  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 1, unattachedPrintFiles: 1, strayBlobs: 2, stagingLeftovers: 1, staleClaims: 1 })
+  assert.deepEqual(await s.database.db.selectFrom('upload_claims').selectAll().execute(), [])
   assert.deepEqual(filesUnder(s.filesDir), [loosePrint.key, complete.key, complete.printKey!].sort())
 
   const poll = await ada('GET', `/v1/iot-service/api/user/notification?action=upload&ticket=${abandoned.upload_ticket}`)
@@ -73,5 +77,5 @@ test('the sweep removes what was abandoned or whose project is gone, and keeps t
   const gone = await download(bobProject.download_url)
   assert.deepEqual([gone.status, JSON.parse(gone.bytes.toString())], [404, { code: 1004, error: 'Not found', message: 'No such file' }])
   // A second sweep finds nothing more.
-  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0 })
+  assert.deepEqual(await s.app.services.uploads.sweep(), { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0, staleClaims: 0 })
 })

@@ -47,8 +47,10 @@ function cachePrepared(sqlite: SQLite.Database, size = 256): void {
 export function openDatabase(databaseUrl: string, options: OpenOptions = {}): DatabaseHandle {
   const target = parseDatabaseUrl(databaseUrl)
   if (target.kind === 'sqlite') {
-    if (target.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(target.file)), { recursive: true })
+    if (target.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(target.file)), { recursive: true, mode: 0o700 })
     const sqlite = new SQLite(target.file)
+    // It holds password hashes and sealed secrets; SQLite gives -wal and -shm the same mode.
+    if (target.file !== ':memory:') fs.chmodSync(target.file, 0o600)
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')

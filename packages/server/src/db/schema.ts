@@ -280,6 +280,15 @@ export interface SlicerSettingsTable {
   deleted_at: number | null
 }
 
+/** A signed upload URL being written to (see migration 0009). */
+export interface UploadClaimsTable {
+  blob_key: string
+  claim_id: string
+  uid: number
+  bytes: number
+  created_at: number
+}
+
 export interface Database {
   users: UsersTable
   logins: LoginsTable
@@ -301,6 +310,7 @@ export interface Database {
   project_profiles: ProjectProfilesTable
   upload_tickets: UploadTicketsTable
   print_files: PrintFilesTable
+  upload_claims: UploadClaimsTable
   slicer_settings: SlicerSettingsTable
 }
 

@@ -40,9 +40,10 @@ export async function loadOrCreateCertificate(dir: string, name: string, commonN
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   const created = await generateSelfSignedCertificate(commonName)
-  await fs.mkdir(dir, { recursive: true })
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   await writeAtomically(keyPath, created.key, 0o600)
-  await writeAtomically(certPath, created.cert, 0o644)
+  // Public, but DATA_DIR keeps every file private to the server.
+  await writeAtomically(certPath, created.cert, 0o600)
   return created
 }
 

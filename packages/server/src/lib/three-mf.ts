@@ -5,7 +5,7 @@
  * are inside. Only metadata and thumbnails are inflated; the G-code is only looked up.
  */
 import { childrenNamed, parseXml, XmlError, type XmlElement } from './xml.ts'
-import { checkEntry, ENTRY_LIMITS, readEntry, readZipDirectory, verifyEntry, ZipError, type EntryLimits, type RandomAccessFile, type ZipEntry } from './zip-reader.ts'
+import { checkEntry, checkRatios, ENTRY_LIMITS, readEntry, readZipDirectory, verifyEntry, ZipError, type EntryLimits, type RandomAccessFile, type ZipEntry } from './zip-reader.ts'
 
 export interface PlateFilament {
   id: string
@@ -146,6 +146,13 @@ function first(value: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined
 }
 
+/** The archive's directory, refused when any entry looks like a zip bomb. */
+async function readDirectory(file: RandomAccessFile): Promise<Map<string, ZipEntry>> {
+  const entries = await readZipDirectory(file)
+  checkRatios(entries.values())
+  return entries
+}
+
 /** Runs `work`, reporting a damaged zip as a refused 3MF. */
 async function refusing<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -169,7 +176,7 @@ async function checkModelSettings(file: RandomAccessFile, entry: ZipEntry | unde
 /** Reads a 3MF's facts; throws ThreeMfError for a file we refuse. */
 export function readThreeMf(file: RandomAccessFile): Promise<ThreeMfFacts> {
   return refusing(async () => {
-    const entries = await readZipDirectory(file)
+    const entries = await readDirectory(file)
     const { plates, modelCode, nozzle } = parsePlates(await readConfig(file, entries, SLICE_INFO), entries)
     const settings = parseSettings(await readConfig(file, entries, PROJECT_SETTINGS))
     await checkModelSettings(file, entries.get(MODEL_SETTINGS))
@@ -197,7 +204,7 @@ export function readThreeMf(file: RandomAccessFile): Promise<ThreeMfFacts> {
 /** Checks that a file is a zip within the limits, reading its directory only. */
 export function checkArchive(file: RandomAccessFile): Promise<void> {
   return refusing(async () => {
-    await readZipDirectory(file)
+    await readDirectory(file)
   })
 }
 
@@ -207,7 +214,7 @@ export function checkArchive(file: RandomAccessFile): Promise<void> {
  */
 export function findPlateGcode(file: RandomAccessFile, plate: number): Promise<string | null> {
   return refusing(async () => {
-    const entries = await readZipDirectory(file)
+    const entries = await readDirectory(file)
     const exact = `Metadata/plate_${plate}.gcode`
     const all = [...entries.keys()].filter((n) => /^Metadata\/plate_\d+\.gcode$/.test(n))
     const name = entries.has(exact) ? exact : all.length === 1 ? all[0]! : null

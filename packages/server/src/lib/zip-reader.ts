@@ -173,6 +173,21 @@ export async function readZipDirectory(file: RandomAccessFile, limits: Directory
   return out
 }
 
+function checkRatio(entry: ZipEntry, limits: EntryLimits): void {
+  if (entry.uncompressedSize > limits.ratioAbove && entry.uncompressedSize > entry.compressedSize * limits.maxRatio) {
+    throw new ZipError(`${entry.name} is compressed more than ${limits.maxRatio}:1, which only zip bombs do`)
+  }
+}
+
+/**
+ * Refuses an archive with any entry compressed past the ratio bound, by the sizes its
+ * directory declares, whether or not the entry is ever read: a bomb is not kept to wait
+ * for a reader. (G-code compresses about 5-10:1, PNGs and meshes far less.)
+ */
+export function checkRatios(entries: Iterable<ZipEntry>, limits: EntryLimits = ENTRY_LIMITS): void {
+  for (const entry of entries) checkRatio(entry, limits)
+}
+
 /** Refuses an entry before reading it: too big, suspiciously compressed, encrypted or exotic. */
 export function checkEntry(entry: ZipEntry, limits: EntryLimits = ENTRY_LIMITS): void {
   if (entry.flags & 0x1) throw new ZipError(`${entry.name} is encrypted`)
@@ -180,9 +195,7 @@ export function checkEntry(entry: ZipEntry, limits: EntryLimits = ENTRY_LIMITS):
   if (entry.uncompressedSize > limits.maxBytes) {
     throw new ZipError(`${entry.name} is too large (${entry.uncompressedSize} bytes uncompressed; at most ${limits.maxBytes})`)
   }
-  if (entry.uncompressedSize > limits.ratioAbove && entry.uncompressedSize > entry.compressedSize * limits.maxRatio) {
-    throw new ZipError(`${entry.name} is compressed more than ${limits.maxRatio}:1, which only zip bombs do`)
-  }
+  checkRatio(entry, limits)
   if (entry.method === 0 && entry.compressedSize !== entry.uncompressedSize) throw new ZipError(`${entry.name} is damaged (stored sizes differ)`)
 }
 

@@ -1,9 +1,10 @@
-/** Accounts: creating, reading, changing and removing users, and checking passwords. */
+/** Accounts: creating, reading, changing and removing users, and checking passwords. TFA secrets are sealed at rest. */
 import type { LoginPolicy } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
 import type { UserRow } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { hashPassword, verifyPassword } from '../lib/password.ts'
+import { SEALED_PREFIX } from '../lib/secret-box.ts'
 import { generateTotpSecret } from '../lib/totp.ts'
 import type { TokenService } from './tokens.ts'
 
@@ -35,6 +36,25 @@ export class AccountService {
     private readonly tokens: TokenService,
   ) {}
 
+  /** The row as callers see it: its TFA secret in plain. */
+  private opened(row: UserRow): UserRow {
+    return row.tfa_secret === null ? row : { ...row, tfa_secret: this.ctx.secrets.open(row.tfa_secret) }
+  }
+
+  private newTfaSecret(): string {
+    return this.ctx.secrets.seal(generateTotpSecret())
+  }
+
+  /** Start-up step: seals the TFA secrets an earlier version stored in plain; returns how many. */
+  async sealTfaSecrets(): Promise<number> {
+    const { db } = this.ctx.database
+    const plain = await db.selectFrom('users').select(['uid', 'tfa_secret']).where('tfa_secret', 'is not', null).where('tfa_secret', 'not like', `${SEALED_PREFIX}%`).execute()
+    for (const { uid, tfa_secret } of plain) {
+      await db.updateTable('users').set({ tfa_secret: this.ctx.secrets.seal(tfa_secret!) }).where('uid', '=', uid).where('tfa_secret', '=', tfa_secret).execute()
+    }
+    return plain.length
+  }
+
   async create(input: NewAccount): Promise<UserRow> {
     const account = normalizeAccount(input.account)
     if (!ACCOUNT_PATTERN.test(account) || account.length > 254) {
@@ -56,7 +76,7 @@ export class AccountService {
         tfa_last_step: 0,
         password_hash: await hashPassword(input.password),
         login_policy: policy,
-        tfa_secret: policy === 'tfa' ? generateTotpSecret() : null,
+        tfa_secret: policy === 'tfa' ? this.newTfaSecret() : null,
         created_at: now,
         updated_at: now,
       })
@@ -64,25 +84,28 @@ export class AccountService {
       .returningAll()
       .executeTakeFirst()
     if (!row) throw new ApiError('conflict', `account ${account} already exists`)
-    return row
+    return this.opened(row)
   }
 
-  byUid(uid: number): Promise<UserRow | undefined> {
+  async byUid(uid: number): Promise<UserRow | undefined> {
     // A uid too large for the column (say 20 digits) names nobody; PostgreSQL would refuse it.
-    if (!Number.isSafeInteger(uid)) return Promise.resolve(undefined)
-    return this.ctx.database.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst()
+    if (!Number.isSafeInteger(uid)) return undefined
+    const row = await this.ctx.database.db.selectFrom('users').selectAll().where('uid', '=', uid).executeTakeFirst()
+    return row && this.opened(row)
   }
 
-  byAccount(account: string): Promise<UserRow | undefined> {
-    return this.ctx.database.db
+  async byAccount(account: string): Promise<UserRow | undefined> {
+    const row = await this.ctx.database.db
       .selectFrom('users')
       .selectAll()
       .where('account', '=', normalizeAccount(account))
       .executeTakeFirst()
+    return row && this.opened(row)
   }
 
-  list(): Promise<UserRow[]> {
-    return this.ctx.database.db.selectFrom('users').selectAll().orderBy('uid').execute()
+  async list(): Promise<UserRow[]> {
+    const rows = await this.ctx.database.db.selectFrom('users').selectAll().orderBy('uid').execute()
+    return rows.map((row) => this.opened(row))
   }
 
   /**
@@ -107,7 +130,7 @@ export class AccountService {
     if (changes.login_policy !== undefined && changes.login_policy !== user.login_policy) {
       set.login_policy = changes.login_policy
       // Turning TFA on hands out a fresh secret; turning it off forgets the old one.
-      set.tfa_secret = changes.login_policy === 'tfa' ? generateTotpSecret() : null
+      set.tfa_secret = changes.login_policy === 'tfa' ? this.newTfaSecret() : null
       set.tfa_last_step = 0
     }
     if (changes.disabled !== undefined) set.disabled = changes.disabled ? 1 : 0
@@ -118,7 +141,7 @@ export class AccountService {
       .returningAll()
       .executeTakeFirstOrThrow()
     if (changes.password !== undefined || changes.disabled === true) await this.tokens.revokeAllForUser(uid)
-    return updated
+    return this.opened(updated)
   }
 
   async remove(uid: number): Promise<void> {

@@ -1,13 +1,14 @@
 /**
  * Devices: binding printers to users, renaming, unbinding, camera codes, firmware, and
  * where the LAN bridge reaches them. What a device is doing (its state, its tasks)
- * belongs to the device-state service.
+ * belongs to the device-state service. Access codes are sealed at rest.
  */
 import { isIP } from 'node:net'
 import type { Selectable } from 'kysely'
 import type { ServiceContext } from '../context.ts'
 import type { DevicesTable } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
+import { SEALED_PREFIX } from '../lib/secret-box.ts'
 import { randomDigits, randomToken } from '../lib/secrets.ts'
 import { Signal } from '../lib/signal.ts'
 import { compareVersions } from '@bambu-cloud/protocol'
@@ -100,8 +101,24 @@ export class DeviceService {
     private readonly accounts: AccountService,
   ) {}
 
-  get(devId: string): Promise<DeviceRow | undefined> {
-    return this.ctx.database.db.selectFrom('devices').selectAll().where('dev_id', '=', devId).executeTakeFirst()
+  /** The row as callers see it: its access code in plain. */
+  private opened<T extends { dev_access_code: string }>(row: T): T {
+    return { ...row, dev_access_code: this.ctx.secrets.open(row.dev_access_code) }
+  }
+
+  /** Start-up step: seals the access codes an earlier version stored in plain; returns how many. */
+  async sealAccessCodes(): Promise<number> {
+    const { db } = this.ctx.database
+    const plain = await db.selectFrom('devices').select(['dev_id', 'dev_access_code']).where('dev_access_code', 'not like', `${SEALED_PREFIX}%`).execute()
+    for (const { dev_id, dev_access_code } of plain) {
+      await db.updateTable('devices').set({ dev_access_code: this.ctx.secrets.seal(dev_access_code) }).where('dev_id', '=', dev_id).where('dev_access_code', '=', dev_access_code).execute()
+    }
+    return plain.length
+  }
+
+  async get(devId: string): Promise<DeviceRow | undefined> {
+    const row = await this.ctx.database.db.selectFrom('devices').selectAll().where('dev_id', '=', devId).executeTakeFirst()
+    return row && this.opened(row)
   }
 
   /** A device bound to the caller, or 403 code 8 (whether it exists elsewhere is not told). */
@@ -122,17 +139,18 @@ export class DeviceService {
   async accessCodesOf(devIds: readonly string[]): Promise<Map<string, string>> {
     if (devIds.length === 0) return new Map()
     const rows = await this.ctx.database.db.selectFrom('devices').select(['dev_id', 'dev_access_code']).where('dev_id', 'in', devIds).execute()
-    return new Map(rows.map((r) => [r.dev_id, r.dev_access_code]))
+    return new Map(rows.map((r) => [r.dev_id, this.ctx.secrets.open(r.dev_access_code)]))
   }
 
   /** The caller's devices, in the order they were bound; optionally only some ids. */
-  listBound(uid: number, devIds?: string[]): Promise<DeviceSummary[]> {
+  async listBound(uid: number, devIds?: string[]): Promise<DeviceSummary[]> {
     let q = this.ctx.database.db.selectFrom('devices').select(SUMMARY_COLUMNS).where('owner_uid', '=', uid)
     if (devIds) {
-      if (devIds.length === 0) return Promise.resolve([])
+      if (devIds.length === 0) return []
       q = q.where('dev_id', 'in', devIds)
     }
-    return q.orderBy('bound_at').orderBy('dev_id').execute()
+    const rows = await q.orderBy('bound_at').orderBy('dev_id').execute()
+    return rows.map((row) => this.opened(row))
   }
 
   async rename(uid: number, devId: string, name: string): Promise<void> {
@@ -241,7 +259,7 @@ export class DeviceService {
       name: input.name,
       dev_model_name: input.dev_model_name,
       dev_product_name: input.dev_product_name,
-      dev_access_code: input.dev_access_code ?? existing?.dev_access_code ?? randomDigits(8),
+      dev_access_code: this.ctx.secrets.seal(input.dev_access_code ?? existing?.dev_access_code ?? randomDigits(8)),
       dev_structure: input.dev_structure ?? existing?.dev_structure ?? '',
       nozzle_diameter: input.nozzle_diameter ?? existing?.nozzle_diameter ?? 0.4,
       firmware_version: input.firmware_version ?? existing?.firmware_version ?? null,
@@ -260,7 +278,7 @@ export class DeviceService {
         .executeTakeFirst()
       if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
       this.ownerChanged.emit(input.dev_id)
-      return row
+      return this.opened(row)
     }
     const row = await db
       .insertInto('devices')
@@ -270,7 +288,7 @@ export class DeviceService {
       .executeTakeFirst()
     if (!row) throw new ApiError('conflict', `device ${input.dev_id} is bound to a user`)
     this.ownerChanged.emit(input.dev_id)
-    return row
+    return this.opened(row)
   }
 
   /**
@@ -296,19 +314,21 @@ export class DeviceService {
       }
     }
     const set: Partial<DeviceRow> = { updated_at: this.ctx.now() }
-    for (const key of ['name', 'dev_model_name', 'dev_product_name', 'nozzle_diameter', 'dev_access_code', 'dev_structure', 'firmware_version', 'lan_ip', 'lan_mqtt_port', 'lan_ftps_port'] as const) {
+    for (const key of ['name', 'dev_model_name', 'dev_product_name', 'nozzle_diameter', 'dev_structure', 'firmware_version', 'lan_ip', 'lan_mqtt_port', 'lan_ftps_port'] as const) {
       if (changes[key] !== undefined) (set as Record<string, unknown>)[key] = changes[key]
     }
     if (changes.lan_ip !== undefined) set.lan_cert_sha256 = null
+    if (changes.dev_access_code !== undefined) set.dev_access_code = this.ctx.secrets.seal(changes.dev_access_code)
     const row = await this.ctx.database.db.updateTable('devices').set(set).where('dev_id', '=', devId).returningAll().executeTakeFirstOrThrow()
     const lanKeys = ['lan_ip', 'lan_mqtt_port', 'lan_ftps_port', 'dev_access_code'] as const
     if (lanKeys.some((key) => changes[key] !== undefined)) this.lanChanged.emit(devId)
-    return row
+    return this.opened(row)
   }
 
   /** Bound printers the LAN bridge reaches. */
-  listBridged(): Promise<DeviceRow[]> {
-    return this.ctx.database.db.selectFrom('devices').selectAll().where('lan_ip', 'is not', null).where('owner_uid', 'is not', null).orderBy('dev_id').execute()
+  async listBridged(): Promise<DeviceRow[]> {
+    const rows = await this.ctx.database.db.selectFrom('devices').selectAll().where('lan_ip', 'is not', null).where('owner_uid', 'is not', null).orderBy('dev_id').execute()
+    return rows.map((row) => this.opened(row))
   }
 
   /**
@@ -332,7 +352,8 @@ export class DeviceService {
     this.ownerChanged.emit(devId)
   }
 
-  listAll(): Promise<DeviceRow[]> {
-    return this.ctx.database.db.selectFrom('devices').selectAll().orderBy('dev_id').execute()
+  async listAll(): Promise<DeviceRow[]> {
+    const rows = await this.ctx.database.db.selectFrom('devices').selectAll().orderBy('dev_id').execute()
+    return rows.map((row) => this.opened(row))
   }
 }

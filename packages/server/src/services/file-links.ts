@@ -2,14 +2,14 @@
  * Links to stored files that need no token: uploads go to signed PUT URLs that expire
  * (UPLOAD_URL_TTL), downloads come from signed GET URLs that do not (Home Assistant keeps
  * a task's cover URL; a link stops working when its file is removed). The key is one per
- * database, like the JWT key, so every server process signs alike.
+ * database, like the JWT key, so every server process signs alike, and sealed at rest.
  *
  * A blob `projects/<id>/<file>` is served at `/files/<id>/<file>`; an entry inside a 3MF
  * (a thumbnail, a config, the G-code) at `/files/<id>/<file>/<entry path>`.
  */
 import type { ServiceContext } from '../context.ts'
-import { randomToken } from '../lib/secrets.ts'
 import { signPath, verifyPath, type Verdict } from '../lib/signed-url.ts'
+import { serverSecret } from './server-secrets.ts'
 
 const SECRET_NAME = 'file-links'
 
@@ -39,16 +39,7 @@ export class FileLinks {
   constructor(private readonly ctx: ServiceContext) {}
 
   private loadSecret(): Promise<string> {
-    this.secret ??= (async () => {
-      const { db } = this.ctx.database
-      await db
-        .insertInto('server_secrets')
-        .values({ name: SECRET_NAME, value: randomToken(48) })
-        .onConflict((oc) => oc.column('name').doNothing())
-        .execute()
-      const row = await db.selectFrom('server_secrets').select('value').where('name', '=', SECRET_NAME).executeTakeFirstOrThrow()
-      return row.value
-    })()
+    this.secret ??= serverSecret(this.ctx, SECRET_NAME)
     // A failed read is tried again next time instead of being remembered.
     this.secret.catch(() => (this.secret = undefined))
     return this.secret

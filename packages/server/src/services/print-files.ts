@@ -16,6 +16,7 @@ import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
 import { findOwnedProfile } from './projects.ts'
 import { isBuiltContext, withPrints, type AttachedPrint } from './profile-context.ts'
+import { claimUpload } from './upload-claims.ts'
 import { inspectStaged, stageUpload } from './upload-intake.ts'
 
 export type PrintFileRow = Selectable<PrintFilesTable>
@@ -129,49 +130,60 @@ export class PrintFileService {
       .executeTakeFirst()
   }
 
-  /** `PUT` to a print file's URL: kept once it is a zip; its plate's G-code entry is noted. */
+  /** `PUT` to a print file's URL: kept once it is a zip; its plate's G-code entry is noted. Concurrent PUTs: 409 at once. */
   async receive(target: Extract<UploadTarget, { kind: 'print' }>, body: Readable, declaredLength: number | null): Promise<BlobInfo> {
     const { db } = this.ctx.database
     const key = keyOf(target.projectId, target.file)
     const profile = await db
       .selectFrom('project_profiles')
-      .select('profile_id')
-      .where('profile_id', '=', target.profileId)
-      .where('project_id', '=', target.projectId)
+      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
+      .select('projects.uid')
+      .where('project_profiles.profile_id', '=', target.profileId)
+      .where('project_profiles.project_id', '=', target.projectId)
       .executeTakeFirst()
     if (!profile) throw new ApiError('notFound', 'No such upload')
-    const used = () => new ApiError('ticketUsed', 'This upload URL was already used')
-    if (await db.selectFrom('print_files').select('id').where('blob_key', '=', key).executeTakeFirst()) throw used()
-    const nothing = async () => {}
-    const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, nothing)
-    const gcode = await inspectStaged(staged, (file) => findPlateGcode(file, target.plate), nothing)
-    const row = await db
-      .insertInto('print_files')
-      .values({
-        project_id: target.projectId,
-        profile_id: target.profileId,
-        plate_index: target.plate,
-        blob_key: key,
-        size: staged.size,
-        md5: staged.md5,
-        gcode_entry: gcode,
-        attached_at: null,
-        created_at: this.ctx.now(),
-      })
-      .onConflict((oc) => oc.column('blob_key').doNothing())
-      .returning('id')
-      .executeTakeFirst()
-    if (!row) {
-      await staged.discard()
-      throw used()
-    }
+    const used = async (trx: Kysely<Database>) => (await trx.selectFrom('print_files').select('id').where('blob_key', '=', key).executeTakeFirst()) !== undefined
+    const claim = await claimUpload(this.ctx, { key, uid: profile.uid, declaredLength, used })
     try {
-      await staged.commit(key)
+      const nothing = async () => {}
+      const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, nothing, claim)
+      const gcode = await inspectStaged(staged, (file) => findPlateGcode(file, target.plate), nothing)
+      let id: number
+      try {
+        id = await db.transaction().execute(async (trx) => {
+          await claim.settle(trx, staged.size)
+          const row = await trx
+            .insertInto('print_files')
+            .values({
+              project_id: target.projectId,
+              profile_id: target.profileId,
+              plate_index: target.plate,
+              blob_key: key,
+              size: staged.size,
+              md5: staged.md5,
+              gcode_entry: gcode,
+              attached_at: null,
+              created_at: this.ctx.now(),
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+          return row.id
+        })
+      } catch (err) {
+        await staged.discard()
+        throw err
+      }
+      try {
+        await staged.commit(key)
+      } catch (err) {
+        await db.deleteFrom('print_files').where('id', '=', id).execute()
+        throw err
+      }
+      return { size: staged.size, md5: staged.md5 }
     } catch (err) {
-      await db.deleteFrom('print_files').where('id', '=', row.id).execute()
+      await claim.release()
       throw err
     }
-    return { size: staged.size, md5: staged.md5 }
   }
 
   /**

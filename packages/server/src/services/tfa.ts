@@ -60,7 +60,7 @@ export class TfaService {
       .where('uid', '=', challenge.uid)
       .executeTakeFirstOrThrow()
     if (user.disabled || !user.tfa_secret) return { ok: false, uid: challenge.uid }
-    const step = matchTotp(user.tfa_secret, tfaCode.trim(), now)
+    const step = matchTotp(this.ctx.secrets.open(user.tfa_secret), tfaCode.trim(), now)
     // The step must be newer than the last accepted one; the conditional update makes the
     // check and the claim one atomic act, so a code replayed concurrently loses.
     const claimed =

@@ -10,6 +10,7 @@ import { ApiError } from '../errors.ts'
 import { signJwt } from '../lib/jwt.ts'
 import { randomToken, sha256 } from '../lib/secrets.ts'
 import { Signal } from '../lib/signal.ts'
+import { serverSecret } from './server-secrets.ts'
 
 export type LoginMethod = 'password' | 'code' | 'tfa' | 'ticket'
 
@@ -77,17 +78,8 @@ export class TokenService {
   }
 
   /** The JWT signing key: one per database, so every server process shares it. */
-  private signingSecret(): Promise<string> {
-    this.jwtSecret ??= (async () => {
-      const { db } = this.ctx.database
-      await db
-        .insertInto('server_secrets')
-        .values({ name: 'jwt', value: randomToken(48) })
-        .onConflict((oc) => oc.column('name').doNothing())
-        .execute()
-      const row = await db.selectFrom('server_secrets').select('value').where('name', '=', 'jwt').executeTakeFirstOrThrow()
-      return row.value
-    })()
+  signingSecret(): Promise<string> {
+    this.jwtSecret ??= serverSecret(this.ctx, 'jwt')
     return this.jwtSecret
   }
 

@@ -1,5 +1,6 @@
 /**
- * Taking an uploaded file in: stream it to staging within MAX_UPLOAD_BYTES, look inside
+ * Taking an uploaded file in: stream it to staging within MAX_UPLOAD_BYTES and the
+ * user's storage quota (the caller holds the URL's claim), look inside
  * (only the zip directory: no inflating on the request path), and only then keep it.
  * A refused file never reaches its key; `onRefused` lets the caller record why.
  */
@@ -9,16 +10,21 @@ import { ApiError } from '../errors.ts'
 import { ThreeMfError } from '../lib/three-mf.ts'
 import type { RandomAccessFile } from '../lib/zip-reader.ts'
 import { BlobTooLargeError, type BlobStore, type StagedBlob } from '../storage/blob-store.ts'
+import { quotaExceeded, type UploadClaim } from './upload-claims.ts'
 
 export type OnRefused = (message: string) => Promise<void>
 
-/** Streams a request body into staging; 413 (after `onRefused`) when it is too large. */
+/**
+ * Streams a request body into staging; 413 (after `onRefused`) when it is too large, and
+ * 413 (code 1020) when it outgrows what the user's quota left (the URL stays usable).
+ */
 export async function stageUpload(
   blobs: BlobStore,
   config: Config,
   body: Readable,
   declaredLength: number | null,
   onRefused: OnRefused,
+  claim: UploadClaim,
 ): Promise<StagedBlob> {
   const max = config.maxUploadBytes
   const tooLarge = async () => {
@@ -28,10 +34,11 @@ export async function stageUpload(
   }
   // A Content-Length over the limit is refused before a byte is read.
   if (declaredLength !== null && declaredLength > max) throw await tooLarge()
+  const left = claim.quotaLeft
   try {
-    return await blobs.stage(body, { maxBytes: max })
+    return await blobs.stage(body, { maxBytes: left === null ? max : Math.min(max, left) })
   } catch (err) {
-    if (err instanceof BlobTooLargeError) throw await tooLarge()
+    if (err instanceof BlobTooLargeError) throw err.limit < max ? quotaExceeded(config.userStorageQuota!) : await tooLarge()
     throw err
   }
 }

@@ -19,6 +19,7 @@ import { keyOf, type FileLinks } from './file-links.ts'
 import { attachedPrints, lockProfile, type PrintFileService, type UploadTarget } from './print-files.ts'
 import { buildContext, withPrints } from './profile-context.ts'
 import { newTicket, plateEstimate, type ProjectService, type UploadTicketRow } from './projects.ts'
+import { claimUpload, sweepClaims } from './upload-claims.ts'
 import { inspectStaged, stageUpload } from './upload-intake.ts'
 
 /** Jobs processed at once: each holds at most a few metadata files (16 MiB each at most). */
@@ -39,6 +40,7 @@ export interface SweepReport {
   unattachedPrintFiles: number
   strayBlobs: number
   stagingLeftovers: number
+  staleClaims: number
 }
 
 export class UploadService {
@@ -70,7 +72,7 @@ export class UploadService {
     })
   }
 
-  /** `PUT <upload_url>`: stores the project's file, once. */
+  /** `PUT <upload_url>`: stores the project's file, once; concurrent PUTs are refused at once (409). */
   async receive(target: Extract<UploadTarget, { kind: 'project' }>, body: Readable, declaredLength: number | null): Promise<BlobInfo> {
     const { db } = this.ctx.database
     const key = keyOf(target.projectId, target.file)
@@ -84,8 +86,16 @@ export class UploadService {
     if (!row) throw new ApiError('notFound', 'No such upload')
     const { ticket } = row
     assertOpen(row, 'This upload URL was already used')
-    if (row.uploaded_at !== null) throw new ApiError('ticketUsed', 'This upload URL was already used')
-    // A refused PUT fails the ticket, unless another PUT delivered its file meanwhile.
+    const claim = await claimUpload(this.ctx, {
+      key,
+      uid: row.uid,
+      declaredLength,
+      used: async (trx) => {
+        const current = await trx.selectFrom('upload_tickets').select(['status', 'uploaded_at']).where('ticket', '=', ticket).executeTakeFirstOrThrow()
+        return current.status !== 'running' || current.uploaded_at !== null
+      },
+    })
+    // A refused PUT fails the ticket (it holds the URL's claim, so no other PUT delivered meanwhile).
     const refuse = async (message: string) => {
       await db
         .updateTable('upload_tickets')
@@ -95,28 +105,39 @@ export class UploadService {
         .where('uploaded_at', 'is', null)
         .execute()
     }
-    const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, refuse)
-    // Only the directory is read here; the rest waits for the notification.
-    await inspectStaged(staged, checkArchive, refuse)
-    const now = this.ctx.now()
-    const claimed = await db
-      .updateTable('upload_tickets')
-      .set({ size: staged.size, md5: staged.md5, uploaded_at: now, updated_at: now })
-      .where('ticket', '=', ticket)
-      .where('status', '=', 'running')
-      .where('uploaded_at', 'is', null)
-      .executeTakeFirst()
-    if (Number(claimed.numUpdatedRows) !== 1) {
-      await staged.discard()
-      throw new ApiError('ticketUsed', 'This upload URL was already used')
-    }
     try {
-      await staged.commit(key)
+      const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, refuse, claim)
+      // Only the directory is read here; the rest waits for the notification.
+      await inspectStaged(staged, checkArchive, refuse)
+      const now = this.ctx.now()
+      try {
+        await db.transaction().execute(async (trx) => {
+          await claim.settle(trx, staged.size)
+          const stored = await trx
+            .updateTable('upload_tickets')
+            .set({ size: staged.size, md5: staged.md5, uploaded_at: now, updated_at: now })
+            .where('ticket', '=', ticket)
+            .where('status', '=', 'running')
+            .where('uploaded_at', 'is', null)
+            .executeTakeFirst()
+          // Failed meanwhile (the sweep gave it up): the URL takes nothing more.
+          if (Number(stored.numUpdatedRows) !== 1) throw new ApiError('ticketUsed', 'This upload URL was already used')
+        })
+      } catch (err) {
+        await staged.discard()
+        throw err
+      }
+      try {
+        await staged.commit(key)
+      } catch (err) {
+        await db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).execute()
+        throw err
+      }
+      return { size: staged.size, md5: staged.md5 }
     } catch (err) {
-      await db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).execute()
+      await claim.release()
       throw err
     }
-    return { size: staged.size, md5: staged.md5 }
   }
 
   /** The caller's ticket: unknown ones may say so (they are random), others' are forbidden. */
@@ -285,13 +306,14 @@ export class UploadService {
 
   /**
    * Removes what nobody will use: uploads never notified and print files never attached
-   * within UPLOAD_ABANDON_AFTER, files of projects that are gone, and staging leftovers.
+   * within UPLOAD_ABANDON_AFTER, files of projects that are gone, staging leftovers, and
+   * upload claims a crash left behind.
    */
   async sweep(): Promise<SweepReport> {
     const { db } = this.ctx.database
     const now = this.ctx.now()
     const cutoff = now - this.ctx.config.uploadAbandonAfter * 1000
-    const report: SweepReport = { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0 }
+    const report: SweepReport = { abandonedTickets: 0, unattachedPrintFiles: 0, strayBlobs: 0, stagingLeftovers: 0, staleClaims: 0 }
 
     const stale = await db
       .selectFrom('upload_tickets')
@@ -326,6 +348,7 @@ export class UploadService {
       report.strayBlobs++
     }
     report.stagingLeftovers = await this.blobs.sweepStaging(cutoff)
+    report.staleClaims = await sweepClaims(db, cutoff)
     return report
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The blob store on a local filesystem: `<root>/<key>`, staged in `<root>/.staging`
- * (same filesystem, so committing is a rename). Files are private to the server (0600).
+ * (same filesystem, so committing is a rename). Files and directories are private to the
+ * server (0600, 0700).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, read as readFd } from 'node:fs'
@@ -96,7 +97,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async stage(body: Readable, options: { maxBytes: number }): Promise<StagedBlob> {
-    await fs.mkdir(this.staging, { recursive: true })
+    await fs.mkdir(this.staging, { recursive: true, mode: 0o700 })
     const temp = path.join(this.staging, randomBytes(12).toString('hex'))
     const meter = new Meter(options.maxBytes)
     try {
@@ -119,7 +120,7 @@ export class FsBlobStore implements BlobStore {
         settle()
         const target = this.pathOf(key)
         try {
-          await fs.mkdir(path.dirname(target), { recursive: true })
+          await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
           await fs.rename(temp, target)
         } catch (err) {
           await fs.rm(temp, { force: true })

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
+import { loadSecretsKey } from '../../src/data-dir.ts'
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import { totpCode } from '../../src/lib/totp.ts'
@@ -73,6 +74,7 @@ export async function startTestApp(
     config,
     database,
     adminToken: ADMIN_TOKEN,
+    secretsKey: loadSecretsKey(config),
     now: clock.now,
     logger: options.logger ?? false,
     closeDatabase: true,

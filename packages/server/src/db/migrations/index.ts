@@ -12,6 +12,7 @@ import * as m0005 from './0005_projects.ts'
 import * as m0006 from './0006_device_live.ts'
 import * as m0007 from './0007_uploads.ts'
 import * as m0008 from './0008_lan_bridge.ts'
+import * as m0009 from './0009_upload_claims.ts'
 
 export interface MigrationContext {
   dialect: Dialect
@@ -33,6 +34,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0006_device_live', m0006],
   ['0007_uploads', m0007],
   ['0008_lan_bridge', m0008],
+  ['0009_upload_claims', m0009],
 ]
 
 /** The name of the newest migration: the database is current when it has run. */
