@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.ts'
@@ -49,12 +50,16 @@ test('MQTT settings: TLS on 8883 by default or "off", plain TCP only when set, h
   }
 })
 
-test('without MQTT_CERT, a self-signed certificate is made once and kept in DATA_DIR', async (t) => {
-  const s = await startTestApp(t)
+test('without MQTT_CERT, a self-signed certificate for localhost and PUBLIC_URL\'s host is made once and kept in DATA_DIR', async (t) => {
+  const s = await startTestApp(t, { PUBLIC_URL: 'https://cloud.example.test:8443' })
   const first = await startMqttBroker({ services: s.app.services, config: s.config, log: s.app.log, ports: { tls: 0, plain: null } })
   await first.close()
   const kept = fs.readFileSync(path.join(s.config.dataDir, 'mqtt.crt'), 'utf8')
   assert.equal(first.certificate, kept)
+  assert.deepEqual(
+    new X509Certificate(kept).subjectAltName?.split(', ').sort(),
+    ['DNS:cloud.example.test', 'DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1'],
+  )
   assert.equal(fs.statSync(path.join(s.config.dataDir, 'mqtt.key')).mode & 0o777, 0o600)
   const second = await startMqttBroker({ services: s.app.services, config: s.config, log: s.app.log, ports: { tls: 0, plain: null } })
   s.app.mqtt = second

@@ -28,10 +28,11 @@ export async function generateSelfSignedCertificate(commonName: string, hosts: s
 }
 
 /**
- * The certificate kept in `dir` as `<name>.crt`/`<name>.key`, created on first use. The key
+ * The certificate kept in `dir` as `<name>.crt`/`<name>.key`, created on first use for
+ * `hosts` (default: localhost). The key
  * file is written 0600 and both land atomically, so a crash never leaves half a pair.
  */
-export async function loadOrCreateCertificate(dir: string, name: string, commonName: string): Promise<Certificate> {
+export async function loadOrCreateCertificate(dir: string, name: string, commonName: string, hosts?: string[]): Promise<Certificate> {
   const certPath = path.join(dir, `${name}.crt`)
   const keyPath = path.join(dir, `${name}.key`)
   try {
@@ -39,7 +40,7 @@ export async function loadOrCreateCertificate(dir: string, name: string, commonN
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  const created = await generateSelfSignedCertificate(commonName)
+  const created = await generateSelfSignedCertificate(commonName, hosts)
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   await writeAtomically(keyPath, created.key, 0o600)
   // Public, but DATA_DIR keeps every file private to the server.

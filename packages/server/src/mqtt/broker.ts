@@ -378,10 +378,17 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   }
 }
 
-/** MQTT_CERT/MQTT_KEY when given, else the self-signed pair created once in DATA_DIR. */
+/**
+ * MQTT_CERT/MQTT_KEY when given, else the self-signed pair created once in DATA_DIR, naming
+ * localhost and PUBLIC_URL's host, so a client that trusts the file can check the name it
+ * connects to.
+ */
 async function certificateFor(config: Config): Promise<Certificate> {
   const { certFile, keyFile } = config.mqtt
-  if (!certFile || !keyFile) return loadOrCreateCertificate(config.dataDir, 'mqtt', 'bambu-cloud')
+  if (!certFile || !keyFile) {
+    const hosts = [...new Set(['localhost', '127.0.0.1', '::1', new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '')])]
+    return loadOrCreateCertificate(config.dataDir, 'mqtt', 'bambu-cloud', hosts)
+  }
   const read = (file: string, name: string) =>
     fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new Error(`${name}: cannot read ${file} (${err.code ?? err.message})`)
