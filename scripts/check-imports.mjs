@@ -7,8 +7,8 @@
 // dependencies, peerDependencies and optionalDependencies (and its own name); `test/` files
 // also its devDependencies and everything the root package.json declares; root `bench/` and
 // `scripts/` files use the root's. Type-only imports need the package too (its types come
-// from it), or its `@types/` package. Node builtins need nothing. Migrations (`src/db/migrations/`)
-// import only each other, node builtins and kysely.
+// from it), or its `@types/` package (declared there or in the root). Node builtins need
+// nothing. Migrations (`src/db/migrations/`) import only each other, node builtins and kysely.
 import fs from 'node:fs'
 import path from 'node:path'
 import { builtinModules } from 'node:module'

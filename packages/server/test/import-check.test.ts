@@ -1,7 +1,7 @@
 /**
  * The import check (`npm run check:imports`): it names each undeclared package, each reach
  * into another package's directory and each migration importing live code, and the
- * repository itself passes it.
+ * repository itself passes it. The server's declared entry is real.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import * as server from '@bambu-cloud/server'
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..')
 const checker = path.join(repoRoot, 'scripts/check-imports.mjs')
@@ -81,4 +82,10 @@ test('the repository passes the check', () => {
   assert.equal(result.stderr, '')
   assert.equal(result.status, 0)
   assert.match(result.stdout, /^check-imports: \d+ files, every import declared\n$/)
+})
+
+test("the server package's declared entry exports what configures, migrates and builds a server", () => {
+  assert.deepEqual(Object.keys(server).sort(), ['ConfigError', 'buildApp', 'loadConfig', 'migrateToLatest', 'openDatabase'])
+  assert.equal(typeof server.buildApp, 'function')
+  assert.equal(typeof server.migrateToLatest, 'function')
 })
