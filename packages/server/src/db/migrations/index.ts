@@ -3,7 +3,6 @@
  * context tells the dialect for the few statements that differ.
  */
 import type { CreateTableBuilder, Kysely } from 'kysely'
-import type { Dialect } from '../database.ts'
 import * as m0001 from './0001_accounts.ts'
 import * as m0002 from './0002_slicer_resources.ts'
 import * as m0003 from './0003_devices_tasks.ts'
@@ -15,7 +14,8 @@ import * as m0008 from './0008_lan_bridge.ts'
 import * as m0009 from './0009_upload_claims.ts'
 
 export interface MigrationContext {
-  dialect: Dialect
+  /** Frozen here, like the migrations: the databases they were written for. */
+  dialect: 'sqlite' | 'postgres'
   /** Adds an auto-incrementing integer primary key that grows over time. */
   serialPk: <T extends string>(table: CreateTableBuilder<T, never>, column: string) => CreateTableBuilder<T, any>
 }
@@ -40,7 +40,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
 /** The name of the newest migration: the database is current when it has run. */
 export const LATEST_MIGRATION = MIGRATIONS.at(-1)![0]
 
-export function migrationContext(dialect: Dialect): MigrationContext {
+export function migrationContext(dialect: MigrationContext['dialect']): MigrationContext {
   return {
     dialect,
     serialPk: (table, column) =>
