@@ -99,23 +99,15 @@ export class PrintFileService {
       const m = MODEL_FILE.exec(name)
       const plate = Number(m?.[3] ?? 0)
       if (type === 'models' && (!m || plate < 1)) throw new ApiError('badRequest', `"${name}" is not <model_id>_<profile_id>_<plate>.3mf`)
-      const profile = m && plate >= 1 ? await this.ownedProfile(uid, m[1]!, Number(m[2])) : await this.newestProfile(uid)
+      const named = m && plate >= 1 ? { modelId: m[1]!, profileId: Number(m[2]) } : null
+      const profile = named
+        ? await findOwnedProfile(this.ctx.database.db, uid, named.modelId, named.profileId).then((p) => p && { profile_id: named.profileId, project_id: p.project_id })
+        : await this.newestProfile(uid)
       if (!profile) throw new ApiError('forbidden')
       const file = `print-${profile.profile_id}-${Math.max(plate, 1)}-${randomBytes(8).toString('hex')}.3mf`
       urls.push({ type, file: name, url: signer.upload(keyOf(profile.project_id, file)) })
     }
     return urls
-  }
-
-  private ownedProfile(uid: number, modelId: string, profileId: number) {
-    return this.ctx.database.db
-      .selectFrom('project_profiles')
-      .innerJoin('projects', 'projects.project_id', 'project_profiles.project_id')
-      .select(['project_profiles.profile_id', 'project_profiles.project_id'])
-      .where('project_profiles.profile_id', '=', profileId)
-      .where('project_profiles.model_id', '=', modelId)
-      .where('projects.uid', '=', uid)
-      .executeTakeFirst()
   }
 
   /** The caller's most recently created profile: the project a client just uploaded. */

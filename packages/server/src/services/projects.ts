@@ -236,7 +236,6 @@ interface Filament {
   used_g?: unknown
 }
 
-/** A random upload ticket: 128 bits, hex. */
 /** A profile of one of the user's projects, named as tasks name it (model and profile id); undefined when it is not the user's. */
 export function findOwnedProfile(db: Kysely<Database>, uid: number, modelId: string, profileId: number) {
   return db
@@ -249,6 +248,7 @@ export function findOwnedProfile(db: Kysely<Database>, uid: number, modelId: str
     .executeTakeFirst()
 }
 
+/** A random upload ticket: 128 bits, hex. */
 export function newTicket(): string {
   return randomBytes(16).toString('hex')
 }
