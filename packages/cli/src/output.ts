@@ -5,6 +5,7 @@
  * `cut`, `grep` and `awk` work on them.
  */
 import type { Writable } from 'node:stream'
+import stringWidth from 'string-width'
 
 export interface Column<T> {
   header: string
@@ -24,13 +25,6 @@ export interface Styles {
   green: Paint
   yellow: Paint
   cyan: Paint
-}
-
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
-
-/** The width a string takes on screen (escapes take none). */
-export function visibleWidth(text: string): number {
-  return [...text.replace(ANSI, '')].length
 }
 
 function styles(enabled: boolean): Styles {
@@ -95,7 +89,7 @@ export class Output {
       return
     }
     const cells = rows.map((row) => columns.map((c) => c.value(row)))
-    const widths = columns.map((c, i) => Math.max(visibleWidth(c.header), ...cells.map((r) => visibleWidth(r[i]!))))
+    const widths = columns.map((c, i) => Math.max(stringWidth(c.header), ...cells.map((r) => stringWidth(r[i]!))))
     const last = columns.length - 1
     const line = (texts: string[], paint: (i: number, padded: string) => string) =>
       texts.map((text, i) => paint(i, i === last && columns[i]!.align !== 'right' ? text : pad(text, widths[i]!, columns[i]!.align))).join('  ')
@@ -111,7 +105,7 @@ export class Output {
       for (const [label, value] of pairs) this.write(`${label}\t${plain(value)}\n`)
       return
     }
-    const width = Math.max(...pairs.map(([label]) => visibleWidth(label)))
+    const width = Math.max(...pairs.map(([label]) => stringWidth(label)))
     for (const [label, value] of pairs) this.write(`${this.style.bold(pad(`${label}:`, width + 1))} ${value}\n`)
   }
 
@@ -130,8 +124,9 @@ export class Output {
   }
 }
 
+/** Pads to `width` terminal columns: a CJK character or an emoji takes two, an escape none. */
 function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const fill = ' '.repeat(Math.max(0, width - visibleWidth(text)))
+  const fill = ' '.repeat(Math.max(0, width - stringWidth(text)))
   return align === 'right' ? fill + text : text + fill
 }
 

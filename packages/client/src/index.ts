@@ -15,6 +15,7 @@ export {
   AuthenticationError,
   BadRequestError,
   BambuApiError,
+  BambuCloudError,
   ConnectionError,
   InternalServerError,
   NotFoundError,

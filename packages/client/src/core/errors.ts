@@ -1,9 +1,27 @@
 /**
- * The SDK's errors. An answer with a failing HTTP status becomes a `BambuApiError`, made by
- * one factory (`BambuApiError.from`) that picks the subclass from the status. Failing to
- * get an answer at all is a `ConnectionError` (or its `TimeoutError`), never an API error.
- * Messages are built from the status and the error body only, so they never carry a token.
+ * The SDK's errors, all a `BambuCloudError`. An answer with a failing HTTP status becomes a
+ * `BambuApiError`, made by one factory (`BambuApiError.from`) that picks the subclass from
+ * the status. Failing to get an answer at all is a `ConnectionError` (or its `TimeoutError`),
+ * never an API error. Messages are built from the status and the error body only, so they
+ * never carry a token.
  */
+
+/**
+ * The root of every error the SDK throws; what led to it, if anything, is `cause`.
+ *
+ * @example
+ * try {
+ *   await cloud.devices.list()
+ * } catch (err) {
+ *   if (err instanceof BambuCloudError) console.log(err.name, err.message, err.cause)
+ * }
+ */
+export class BambuCloudError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
 
 /** The error envelope the API answers with: `{"code","error","message"?}`. */
 interface ErrorEnvelope {
@@ -20,9 +38,10 @@ interface ErrorEnvelope {
  *   await cloud.slicer.settings.get('PFUS0000')
  * } catch (err) {
  *   if (err instanceof BambuApiError) console.log(err.status, err.code, err.error)
+ *   if (err instanceof RateLimitError) console.log('try again in', err.headers.get('retry-after'), 's')
  * }
  */
-export class BambuApiError extends Error {
+export class BambuApiError extends BambuCloudError {
   /** The HTTP status. */
   readonly status: number
   /** The body's `code` (the cloud's own below 1000, e.g. 4 "please login"); null when absent. */
@@ -31,24 +50,26 @@ export class BambuApiError extends Error {
   readonly error: string | null
   /** The parsed body as it came (JSON, or the text when it was not JSON; undefined when empty). */
   readonly body: unknown
+  /** The answer's headers (a 429's `Retry-After`, say); empty when there was no HTTP answer. */
+  readonly headers: Headers
 
-  constructor(status: number, body: unknown, message?: string) {
+  constructor(status: number, body: unknown, message?: string, options: { headers?: Headers; cause?: unknown } = {}) {
     const envelope: ErrorEnvelope = typeof body === 'object' && body !== null ? body : {}
     const code = typeof envelope.code === 'number' ? envelope.code : null
     const error = typeof envelope.error === 'string' ? envelope.error : null
     const detail = typeof envelope.message === 'string' && envelope.message !== '' ? envelope.message : null
-    super(message ?? describe(status, code, error, detail))
-    this.name = new.target.name
+    super(message ?? describe(status, code, error, detail), { cause: options.cause })
     this.status = status
     this.code = code
     this.error = error
     this.body = body
+    this.headers = options.headers ?? new Headers()
   }
 
   /** The one factory: the subclass that matches `status`, or this class for other statuses. */
-  static from(status: number, body: unknown): BambuApiError {
+  static from(status: number, body: unknown, headers?: Headers): BambuApiError {
     const Class = classForStatus(status)
-    return new Class(status, body)
+    return new Class(status, body, undefined, { headers })
   }
 }
 
@@ -98,10 +119,9 @@ function classForStatus(status: number): typeof BambuApiError {
  *   if (err instanceof ConnectionError) console.log('server unreachable')
  * }
  */
-export class ConnectionError extends Error {
+export class ConnectionError extends BambuCloudError {
   constructor(message = 'Connection error.', options?: { cause?: unknown }) {
     super(message, options)
-    this.name = new.target.name
   }
 }
 

@@ -4,7 +4,7 @@
  * broker takes `u_<uid>` and the access token; reports arrive on `device/<id>/report` and
  * requests go to `device/<id>/request`.
  */
-import { ConnectionError, PermissionDeniedError } from './errors.ts'
+import { BambuCloudError, ConnectionError, PermissionDeniedError } from './errors.ts'
 
 /** Where the broker is and how to trust it. */
 export interface MqttOptions {
@@ -41,7 +41,7 @@ async function mqttModule(): Promise<MqttModule> {
     (m: { default?: MqttModule } & MqttModule) => (typeof m.connect === 'function' ? m : m.default!),
     (err: unknown) => {
       loaded = undefined
-      throw new Error('live printer features need the optional package `mqtt` (npm install mqtt@5)', { cause: err })
+      throw new BambuCloudError('live printer features need the optional package `mqtt` (npm install mqtt@5)', { cause: err })
     },
   )
   return loaded

@@ -68,7 +68,7 @@ export class Transport {
       }
       if (answer.status < 400) return parseSuccess(answer)
       if (!retryable || attempt >= maxRetries || !RETRY_STATUSES.has(answer.status)) {
-        throw BambuApiError.from(answer.status, parseLoosely(answer.text))
+        throw BambuApiError.from(answer.status, parseLoosely(answer.text), answer.headers)
       }
       await sleep(retryDelay(attempt, answer.headers.get('retry-after'), this.config.retryBaseDelayMs), options.signal)
     }
@@ -95,7 +95,7 @@ export class Transport {
       }
       if (response.ok) return response
       const text = await response.text()
-      if (attempt >= maxRetries || !RETRY_STATUSES.has(response.status)) throw BambuApiError.from(response.status, parseLoosely(text))
+      if (attempt >= maxRetries || !RETRY_STATUSES.has(response.status)) throw BambuApiError.from(response.status, parseLoosely(text), response.headers)
       await sleep(retryDelay(attempt, response.headers.get('retry-after'), this.config.retryBaseDelayMs), options.signal)
     }
   }
@@ -156,8 +156,8 @@ function parseSuccess(answer: Answer): unknown {
   if (answer.text === '') return undefined
   try {
     return JSON.parse(answer.text)
-  } catch {
-    throw new BambuApiError(answer.status, answer.text, `${answer.status}: the answer is not JSON.`)
+  } catch (err) {
+    throw new BambuApiError(answer.status, answer.text, `${answer.status}: the answer is not JSON.`, { headers: answer.headers, cause: err })
   }
 }
 

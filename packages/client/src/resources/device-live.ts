@@ -13,7 +13,7 @@ import {
   type ReportObject,
 } from '@bambu-cloud/protocol'
 import type { BambuCloud } from '../client.ts'
-import { AuthenticationError } from '../core/errors.ts'
+import { AuthenticationError, BambuCloudError } from '../core/errors.ts'
 import { connectMqtt, disconnect, isLoginRefused, publish, subscribe, type MqttConnection } from '../core/mqtt.ts'
 
 export interface WatchOptions {
@@ -30,9 +30,7 @@ export interface ControlOptions {
 export type DeviceState = ReportObject & { print?: ReportObject }
 
 /** A print control the printer answered with `result: "failed"`, or did not answer in time. */
-export class PrintControlError extends Error {
-  override name = 'PrintControlError'
-}
+export class PrintControlError extends BambuCloudError {}
 
 /** Logged in as the client's user; the access token is re-read before each reconnect, so refreshed tokens are used. */
 async function connectAsUser(cloud: BambuCloud, signal?: AbortSignal): Promise<MqttConnection> {

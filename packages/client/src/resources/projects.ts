@@ -4,6 +4,7 @@
  */
 import type { ProjectListItem } from '@bambu-cloud/protocol'
 import { sleep } from '../core/abort.ts'
+import { BambuCloudError } from '../core/errors.ts'
 import { path } from '../core/path.ts'
 import { APIResource } from '../core/resource.ts'
 import type { RequestOptions } from '../core/transport.ts'
@@ -148,7 +149,7 @@ export class Projects extends APIResource {
       const prints = []
       for (const [i, plate] of plates.entries()) {
         const url = urls.find((u) => u.file === names[i])?.url ?? urls[i]?.url
-        if (url === undefined) throw new Error(`the server gave no upload URL for plate ${plate}`)
+        if (url === undefined) throw new BambuCloudError(`the server gave no upload URL for plate ${plate}`)
         await this.putFile(url, blob, (loaded) => onProgress({ stage: 'plate', plate, loaded, total: blob.size }), options)
         prints.push({ plate_idx: plate, url })
       }
@@ -172,7 +173,7 @@ export class Projects extends APIResource {
    */
   async download(id: string | number, options?: RequestOptions): Promise<Response> {
     const project = await this.get(id, options)
-    if (!project.download_url) throw new Error(`project ${id} has no file yet`)
+    if (!project.download_url) throw new BambuCloudError(`project ${id} has no file yet`)
     return this.client.fetchSignedUrl(project.download_url, { method: 'GET' }, options)
   }
 
@@ -209,7 +210,7 @@ export class Projects extends APIResource {
         request,
       )
       if (status.message !== 'running') return
-      if (Date.now() >= deadline) throw new Error(`the server was still processing the upload after ${timeoutMs} ms`)
+      if (Date.now() >= deadline) throw new BambuCloudError(`the server was still processing the upload after ${timeoutMs} ms`)
       await sleep(intervalMs, signal)
     }
   }

@@ -7,14 +7,17 @@ import {
   BadRequestError,
   BambuApiError,
   BambuCloud,
+  BambuCloudError,
   ConnectionError,
   InternalServerError,
   NotFoundError,
   PermissionDeniedError,
+  PrintControlError,
   RateLimitError,
   TimeoutError,
   UnprocessableEntityError,
 } from '@bambu-cloud/client'
+import { clientOf, startCloud } from '../helpers/cloud.ts'
 import { json, startMock } from '../helpers/mock.ts'
 
 const CASES = [
@@ -117,4 +120,38 @@ test('a closed port is a ConnectionError (not a timeout, not an API error)', asy
   assert.equal(err.message, 'Connection error.')
   assert.ok(err.cause instanceof Error)
   assert.ok(!String(err.stack).includes('secret-token-abcdef'))
+})
+
+test('every SDK error is a BambuCloudError, keeps its own class name, and carries what led to it as cause', async (t) => {
+  for (const Class of [BambuApiError, ...SUBCLASSES]) {
+    const err = new Class(418, undefined)
+    assert.ok(err instanceof BambuCloudError && err instanceof Error, Class.name)
+    assert.equal(err.name, Class.name)
+    assert.equal(err.headers.get('retry-after'), null)
+  }
+  for (const err of [new ConnectionError(), new TimeoutError(5), new PrintControlError('refused')]) {
+    assert.ok(err instanceof BambuCloudError, err.name)
+  }
+  assert.equal(new PrintControlError('refused').name, 'PrintControlError')
+  const mock = await startMock(t, (_hit, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end('{not json')
+  })
+  const err = await new BambuCloud({ baseUrl: mock.baseUrl }).devices.list().catch((e: unknown) => e)
+  assert.ok(err instanceof BambuApiError)
+  assert.ok(err.cause instanceof SyntaxError, 'the JSON parse failure is the cause')
+})
+
+test('a 429 from a real server reaches the caller as a RateLimitError with its Retry-After header', async (t) => {
+  const cloud = await startCloud(t, { LOGIN_FAILURES_PER_ACCOUNT: '1' })
+  await cloud.s.createUser('limited@example.com')
+  const { client } = clientOf(cloud)
+  const first = await client.auth.login({ account: 'limited@example.com', password: 'not the password' }).catch((e: unknown) => e)
+  assert.ok(first instanceof BadRequestError)
+  const err = await client.auth.login({ account: 'limited@example.com', password: 'not the password' }).catch((e: unknown) => e)
+  assert.ok(err instanceof RateLimitError && err instanceof BambuCloudError)
+  assert.equal(err.status, 429)
+  const retryAfter = err.headers.get('retry-after')
+  assert.equal(retryAfter, String(cloud.s.config.rateLimits.windowMs / 1000))
+  assert.match(err.message, new RegExp(`^429 .*try again in ${retryAfter} seconds`))
 })

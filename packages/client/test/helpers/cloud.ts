@@ -15,8 +15,8 @@ export interface Cloud {
   baseUrl: string
 }
 
-export async function startCloud(t: TestContext): Promise<Cloud> {
-  const s = await startTestApp(t)
+export async function startCloud(t: TestContext, env: Record<string, string> = {}): Promise<Cloud> {
+  const s = await startTestApp(t, env)
   await s.app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = s.app.server.address() as AddressInfo
   return { s, baseUrl: `http://127.0.0.1:${port}` }

@@ -12,7 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { LAN_USER, plateGcodePath, projectFileRequest } from '@bambu-cloud/protocol'
 import { isObject, parseObject } from '../lib/json.ts'
 import { uploadOverFtps } from '../lib/ftps-upload.ts'
-import { WorkQueue } from '../lib/work-queue.ts'
+import { createWorkQueue, type WorkQueue } from '../lib/work-queue.ts'
 import type { Services } from '../services/index.ts'
 import type { TaskRow } from '../services/tasks.ts'
 import type { LinkStatus } from './printer-link.ts'
@@ -40,7 +40,7 @@ export class PrintDelivery {
     private readonly log: FastifyBaseLogger,
     private readonly ftpsTimeoutMs = 30_000,
   ) {
-    this.queue = new WorkQueue(CONCURRENCY, (err) => log.error({ err }, 'bridge: print delivery failed'))
+    this.queue = createWorkQueue(CONCURRENCY, (err) => log.error({ err }, 'bridge: print delivery failed'))
     this.stopListening = services.tasks.created.on((task) => this.taskCreated(task))
   }
 

@@ -86,7 +86,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   const registry = new SessionRegistry(services.tokens, services.devices, services.deviceState, log, options.timings?.revalidateEvery)
   const ingest = new ReportIngest(services.deviceState, log, options.timings?.flushEvery)
   const requestListeners = new Set<RequestListener>()
-  const connections = new PrinterConnections()
+  const connections = new PrinterConnections(log)
   const delivery = new CloudPrintDelivery(
     services,
     { isListening: (devId) => connections.isListening(devId), publish: (devId, payload) => publish(requestTopic(devId), payload, 1) },

@@ -5,6 +5,7 @@
  * to the owner's clients as the cloud tells it, an `event` on the printer's report topic.
  */
 import type { Client } from 'aedes'
+import type { FastifyBaseLogger } from 'fastify'
 import { Signal } from '../lib/signal.ts'
 
 /** What clients read on `device/<dev_id>/report` when a printer comes or goes (they read `event.event`). */
@@ -14,12 +15,14 @@ export function connectionEvent(connected: boolean): Buffer {
 
 export class PrinterConnections {
   /** A printer's first session began (true) or its last one ended (false). */
-  readonly changed = new Signal<{ devId: string; connected: boolean }>()
+  readonly changed = new Signal<{ devId: string; connected: boolean }>((err) => this.log.error({ err }, 'a listener of printer connections failed'))
   /** A printer subscribed to its request topic: requests reach it from now on. */
-  readonly listening = new Signal<string>()
+  readonly listening = new Signal<string>((err) => this.log.error({ err }, 'a listener of printers listening failed'))
 
   private readonly sessions = new Map<Client, { devId: string; listening: boolean }>()
   private readonly counts = new Map<string, number>()
+
+  constructor(private readonly log: FastifyBaseLogger) {}
 
   add(client: Client, devId: string): void {
     if (this.sessions.has(client)) return

@@ -92,9 +92,9 @@ export interface NewFirmware {
 
 export class DeviceService {
   /** Fires with a `dev_id` after it is bound, unbound, rebound or removed (the broker stops delivering to a former owner). */
-  readonly ownerChanged = new Signal<string>()
+  readonly ownerChanged = new Signal<string>((err) => this.ctx.log.error({ err }, 'a listener of device owner changes failed'))
   /** Fires with a `dev_id` after where or how the LAN bridge reaches it changed (address, ports, access code). */
-  readonly lanChanged = new Signal<string>()
+  readonly lanChanged = new Signal<string>((err) => this.ctx.log.error({ err }, 'a listener of device LAN changes failed'))
 
   constructor(
     private readonly ctx: ServiceContext,

@@ -110,7 +110,7 @@ export interface Page {
 
 export class TaskService {
   /** Fires with each task `POST my/task` created, once it is stored (the LAN bridge delivers its file). */
-  readonly created = new Signal<TaskRow>()
+  readonly created = new Signal<TaskRow>((err) => this.ctx.log.error({ err }, 'a listener of new tasks failed'))
   /** The count changes of each open `transaction`, written when its work is done. */
   private readonly countChanges = new WeakMap<Kysely<Database>, Map<string, TaskCountsTable>>()
 

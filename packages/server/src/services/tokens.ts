@@ -37,7 +37,7 @@ export type Revocation = { loginId: string } | { uid: number }
 export class TokenService {
   private jwtSecret: Promise<string> | undefined
   /** Fires after logins are revoked, so live sessions (MQTT) built on them end too. */
-  readonly revoked = new Signal<Revocation>()
+  readonly revoked = new Signal<Revocation>((err) => this.ctx.log.error({ err }, 'a listener of login revocations failed'))
 
   constructor(private readonly ctx: ServiceContext) {}
 

@@ -13,7 +13,7 @@ import type { UpdateProjectRequest, UploadAction } from '@bambu-cloud/protocol'
 import type { ServiceContext } from '../context.ts'
 import { ApiError } from '../errors.ts'
 import { checkArchive, readThreeMf, ThreeMfError, type ThreeMfFacts } from '../lib/three-mf.ts'
-import { WorkQueue } from '../lib/work-queue.ts'
+import { createWorkQueue, type WorkQueue } from '../lib/work-queue.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { keyOf, type FileLinks } from './file-links.ts'
 import { attachedPrints, lockProfile, type PrintFileService, type UploadTarget } from './print-files.ts'
@@ -53,7 +53,7 @@ export class UploadService {
     private readonly blobs: BlobStore,
     private readonly printFiles: PrintFileService,
   ) {
-    this.queue = new WorkQueue(CONCURRENCY, (err) => ctx.log.error({ err }, 'upload processing failed'))
+    this.queue = createWorkQueue(CONCURRENCY, (err) => ctx.log.error({ err }, 'upload processing failed'))
   }
 
   /** `POST user/project`: the project, its first profile and the ticket of its upload, together. */

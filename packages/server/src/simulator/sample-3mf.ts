@@ -4,7 +4,8 @@
  * settings, a thumbnail per plate and, for sliced plates, the G-code. The demo's sample
  * project and the tests' fixtures are built here.
  */
-import { encodePng } from '../lib/png.ts'
+import { readFileSync } from 'node:fs'
+import { crc32 } from 'node:zlib'
 import { writeZip, type ZipInput } from '../lib/zip-writer.ts'
 
 export interface FixtureFilament {
@@ -40,9 +41,18 @@ export interface Fixture {
   extra?: ZipInput[]
 }
 
-/** A small PNG, different per plate. */
+const SAMPLE_PLATE_PNG = readFileSync(new URL('../../assets/sample-plate.png', import.meta.url))
+
+/** A small PNG, different per plate: the sample image with a `tEXt` chunk naming the plate before its `IEND`. */
 export function plateImage(index: number): Buffer {
-  return encodePng(16, 16, (x, y) => [(index * 40) % 256, x * 8, y * 8])
+  const text = Buffer.from(`Plate\0${index}`, 'latin1')
+  const chunk = Buffer.alloc(12 + text.length)
+  chunk.writeUInt32BE(text.length, 0)
+  chunk.write('tEXt', 4, 'latin1')
+  text.copy(chunk, 8)
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + text.length)), 8 + text.length)
+  const iend = SAMPLE_PLATE_PNG.length - 12
+  return Buffer.concat([SAMPLE_PLATE_PNG.subarray(0, iend), chunk, SAMPLE_PLATE_PNG.subarray(iend)])
 }
 
 function esc(s: string): string {
