@@ -7,7 +7,15 @@ import { README_PATH, configTable, withConfigTable } from '../src/config-docs.ts
 
 test('README\'s configuration table equals the table generated from the settings schema', () => {
   const readme = fs.readFileSync(README_PATH, 'utf8')
-  assert.equal(readme, withConfigTable(readme), 'README\'s configuration table differs from the settings schema in packages/server/src/config.ts: run `npm run docs:config`')
+  const documented = readme.split('\n')
+  const generated = withConfigTable(readme).split('\n')
+  const first = generated.findIndex((line, i) => line !== documented[i])
+  assert.equal(
+    first,
+    -1,
+    `README's configuration table differs from the settings schema in packages/server/src/config.ts at README line ${first + 1}:\n` +
+      `  README:    ${documented[first]}\n  generated: ${generated[first]}\nrun \`npm run docs:config\` to regenerate it`,
+  )
 })
 
 test('the generated table names every setting once, each with a default and a meaning', () => {
