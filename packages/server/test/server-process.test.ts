@@ -80,6 +80,7 @@ test('a bad configuration value stops the start with one line naming the variabl
     [{ ACCESS_TOKEN_TTL: '-5' }, 'ACCESS_TOKEN_TTL'],
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ LOGIN_FAILURES_PER_ACCOUNT: '0' }, 'LOGIN_FAILURES_PER_ACCOUNT'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
   ]
   for (const [env, name] of cases) {
     const res = await runServerToExit({ DATA_DIR: db.dataDir, DATABASE_URL: db.url, ...env })
