@@ -20,8 +20,9 @@ function walk(dir) {
 const files = fs
   .readdirSync(path.join(root, 'packages'))
   .flatMap((pkg) => walk(path.join(root, 'packages', pkg, 'test')))
-  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
   .map((f) => path.relative(root, f))
+  // Matched against the path inside the repository, wherever the checkout lives.
+  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
   .sort()
 
 if (files.length === 0) {
