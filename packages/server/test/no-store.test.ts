@@ -90,3 +90,15 @@ test('the sign-in page may not be framed: frame-ancestors none and X-Frame-Optio
     assert.equal(res.headers['cache-control'], 'no-store')
   }
 })
+
+test('admin answers, which carry TFA secrets, access codes and login codes, say Cache-Control: no-store', async (t) => {
+  const s = await startTestApp(t)
+  const created = await s.admin({ method: 'POST', url: '/admin/v1/users', payload: { account: 'guarded@example.com', password: PASSWORD, login_policy: 'tfa' } })
+  assert.equal(created.statusCode, 201, created.body)
+  assert.equal(typeof created.json().tfa_secret, 'string')
+  await s.createUser('coder@example.com', { login_policy: 'email_code' })
+  await s.request({ method: 'POST', url: '/v1/user-service/user/login', payload: { account: 'coder@example.com', password: PASSWORD } })
+  const outbox = await s.admin({ method: 'GET', url: '/admin/v1/outbox?account=coder@example.com' })
+  assert.equal(outbox.statusCode, 200, outbox.body)
+  for (const res of [created, outbox, await s.admin({ method: 'GET', url: '/admin/v1/users' })]) assert.equal(res.headers['cache-control'], 'no-store')
+})

@@ -17,13 +17,15 @@ export function bearerToken(request: FastifyRequest): string | null {
 
 export function registerAuth(app: FastifyInstance, adminToken: string): void {
   app.decorateRequest('principal', null)
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (request.is404 || request.method === 'OPTIONS') return
     const auth: RouteAuth = request.routeOptions.config.auth ?? 'user'
     if (auth === 'none') return
     const token = bearerToken(request)
     if (auth === 'admin') {
       if (token === null || !constantTimeEqual(token, adminToken)) throw new ApiError('adminUnauthorized')
+      // Admin answers carry TFA secrets, access codes and login codes: no cache may keep them.
+      reply.header('cache-control', 'no-store')
       return
     }
     const principal = token === null ? null : await app.services.tokens.authenticate(token)
