@@ -17,7 +17,7 @@ import { keyOf, type FileLinks, type FileSigner } from './file-links.ts'
 import { findOwnedProfile } from './projects.ts'
 import { isBuiltContext, withPrints, type AttachedPrint } from './profile-context.ts'
 import { claimUpload } from './upload-claims.ts'
-import { inspectStaged, stageUpload } from './upload-intake.ts'
+import { inspectStaged, keepStaged, stageUpload } from './upload-intake.ts'
 
 export type PrintFileRow = Selectable<PrintFilesTable>
 
@@ -140,10 +140,12 @@ export class PrintFileService {
       const nothing = async () => {}
       const staged = await stageUpload(this.blobs, this.ctx.config, body, declaredLength, nothing, claim)
       const gcode = await inspectStaged(staged, (file) => findPlateGcode(file, target.plate), nothing)
-      let id: number
-      try {
-        id = await db.transaction().execute(async (trx) => {
-          await claim.settle(trx, staged.size)
+      return await keepStaged(
+        db,
+        claim,
+        staged,
+        key,
+        async (trx) => {
           const row = await trx
             .insertInto('print_files')
             .values({
@@ -160,18 +162,9 @@ export class PrintFileService {
             .returning('id')
             .executeTakeFirstOrThrow()
           return row.id
-        })
-      } catch (err) {
-        await staged.discard()
-        throw err
-      }
-      try {
-        await staged.commit(key)
-      } catch (err) {
-        await db.deleteFrom('print_files').where('id', '=', id).execute()
-        throw err
-      }
-      return { size: staged.size, md5: staged.md5 }
+        },
+        (id) => db.deleteFrom('print_files').where('id', '=', id).execute(),
+      )
     } catch (err) {
       await claim.release()
       throw err

@@ -5,7 +5,9 @@
  * A refused file never reaches its key; `onRefused` lets the caller record why.
  */
 import type { Readable } from 'node:stream'
+import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
+import type { Database } from '../db/schema.ts'
 import { ApiError } from '../errors.ts'
 import { ThreeMfError } from '../lib/three-mf.ts'
 import type { RandomAccessFile } from '../lib/zip-reader.ts'
@@ -57,4 +59,36 @@ export async function inspectStaged<T>(staged: StagedBlob, look: (file: RandomAc
   } finally {
     await file.close()
   }
+}
+
+/**
+ * Keeps a staged upload under `key`: `record` writes its row in the transaction that settles
+ * the claim, then the file is renamed into place; when that fails, `unrecord` takes the row
+ * back. A failed record discards the staged bytes. (The caller releases the claim on any failure.)
+ */
+export async function keepStaged<T>(
+  db: Kysely<Database>,
+  claim: UploadClaim,
+  staged: StagedBlob,
+  key: string,
+  record: (trx: Kysely<Database>) => Promise<T>,
+  unrecord: (recorded: T) => Promise<unknown>,
+): Promise<{ size: number; md5: string }> {
+  let recorded: T
+  try {
+    recorded = await db.transaction().execute(async (trx) => {
+      await claim.settle(trx, staged.size)
+      return record(trx)
+    })
+  } catch (err) {
+    await staged.discard()
+    throw err
+  }
+  try {
+    await staged.commit(key)
+  } catch (err) {
+    await unrecord(recorded)
+    throw err
+  }
+  return { size: staged.size, md5: staged.md5 }
 }

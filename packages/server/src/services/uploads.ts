@@ -20,7 +20,7 @@ import { attachedPrints, lockProfile, type PrintFileService, type UploadTarget }
 import { buildContext, withPrints } from './profile-context.ts'
 import { newTicket, plateEstimate, type ProjectService, type UploadTicketRow } from './projects.ts'
 import { claimUpload, sweepClaims } from './upload-claims.ts'
-import { inspectStaged, stageUpload } from './upload-intake.ts'
+import { inspectStaged, keepStaged, stageUpload } from './upload-intake.ts'
 
 /** Jobs processed at once: each holds at most a few metadata files (16 MiB each at most). */
 const CONCURRENCY = 2
@@ -110,9 +110,12 @@ export class UploadService {
       // Only the directory is read here; the rest waits for the notification.
       await inspectStaged(staged, checkArchive, refuse)
       const now = this.ctx.now()
-      try {
-        await db.transaction().execute(async (trx) => {
-          await claim.settle(trx, staged.size)
+      return await keepStaged(
+        db,
+        claim,
+        staged,
+        key,
+        async (trx) => {
           const stored = await trx
             .updateTable('upload_tickets')
             .set({ size: staged.size, md5: staged.md5, uploaded_at: now, updated_at: now })
@@ -122,18 +125,9 @@ export class UploadService {
             .executeTakeFirst()
           // Failed meanwhile (the sweep gave it up): the URL takes nothing more.
           if (Number(stored.numUpdatedRows) !== 1) throw new ApiError('ticketUsed', 'This upload URL was already used')
-        })
-      } catch (err) {
-        await staged.discard()
-        throw err
-      }
-      try {
-        await staged.commit(key)
-      } catch (err) {
-        await db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).execute()
-        throw err
-      }
-      return { size: staged.size, md5: staged.md5 }
+        },
+        () => db.updateTable('upload_tickets').set({ size: null, md5: null, uploaded_at: null }).where('ticket', '=', ticket).execute(),
+      )
     } catch (err) {
       await claim.release()
       throw err
