@@ -38,6 +38,20 @@ interface Setup {
   taskOf(id: number): Promise<any>
 }
 
+/** The `project_file` an owner's client publishes itself for task `id`, as Bambu Studio does. */
+function ownerProjectFile(project: { project_id: string; profile_id: string }, id: number, url: string, md5: string) {
+  return projectFileRequest({
+    param: plateGcodePath(1),
+    url,
+    md5,
+    project_id: project.project_id,
+    profile_id: project.profile_id,
+    task_id: String(id),
+    subtask_id: String(id),
+    subtask_name: 'Cube',
+  })
+}
+
 async function setup(t: TestContext, delivery: DeliveryTimings): Promise<Setup> {
   const s = await startHttpApp(t)
   const broker = await startBroker(s, { flushEvery: 50, delivery })
@@ -120,16 +134,7 @@ test('an owner publishing project_file itself gets exactly one job on the printe
   const project = await x.upload(file)
   const createdAt = Date.now()
   const id = await x.createTask(project)
-  const request = projectFileRequest({
-    param: plateGcodePath(1),
-    url: project.download_url,
-    md5: md5(file),
-    project_id: project.project_id,
-    profile_id: project.profile_id,
-    task_id: String(id),
-    subtask_id: String(id),
-    subtask_name: 'Cube',
-  })
+  const request = ownerProjectFile(project, id, project.download_url, md5(file))
   await client.client.publishAsync(requestTopic(DEV), JSON.stringify(request), { qos: 1 })
   await finished(x, id)
   // Past the grace period the server has not sent a second one...
@@ -203,16 +208,7 @@ test('an owner’s project_file naming an upload URL with a zero md5 reaches the
   const uploadUrl: string = (await x.ada('GET', `/v1/iot-service/api/user/upload?models=${name}`)).body.urls[0].url
   assert.equal((await putFile(uploadUrl, printFile)).status, 200)
   const id = await x.createTask(project)
-  const request = projectFileRequest({
-    param: plateGcodePath(1),
-    url: uploadUrl,
-    md5: ZERO_MD5,
-    project_id: project.project_id,
-    profile_id: project.profile_id,
-    task_id: String(id),
-    subtask_id: String(id),
-    subtask_name: 'Cube',
-  })
+  const request = ownerProjectFile(project, id, uploadUrl, ZERO_MD5)
   await client.client.publishAsync(requestTopic(DEV), JSON.stringify(request), { qos: 1 })
   await finished(x, id)
   const received = x.printer.projectFiles[0]!
